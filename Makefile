@@ -1,0 +1,35 @@
+# The README's two commands: `make plan` and `make test`. Each builds what it needs on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.aiplane-installed
+PIP_FLAGS := --quiet --disable-pip-version-check --progress-bar off
+STACK ?= dev
+
+.PHONY: setup plan test bench schema docs clean
+
+setup: $(STAMP)
+
+# Re-install when the dependency list changes; the package itself is installed editable.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip
+	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[test]'
+	touch $@
+
+plan: setup
+	$(BIN)/aiplane plan --stack $(STACK)
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python -m aiplane.bench
+
+# Regenerate what is generated from code (the tests fail while these are stale).
+docs: setup
+	$(BIN)/aiplane schema --out schemas
+	$(BIN)/python -m aiplane.clidoc --write README.md
+
+clean:
+	rm -rf build $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,9 @@
+"""The Pulumi program. `pulumi up` and `aiplane plan` (offline) both run this file, on the same stack file."""
+from pathlib import Path
+
+import pulumi
+
+from aiplane.platform import build
+from aiplane.spec import load_stack
+
+build(load_stack(pulumi.get_stack(), Path(__file__).resolve().parent / "stacks"))

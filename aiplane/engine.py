@@ -1,0 +1,135 @@
+"""The offline engine: run the Pulumi program under the SDK's mocks runtime and capture the resource graph.
+
+Nothing here knows what the program builds. `synthesize_stack` runs the project's own `__main__.py`, the
+file `pulumi up` runs, against the same stack file; a monitor that sits where the Pulumi engine would
+records each registration's type, name, parent, inputs and dependencies, which `Mocks.new_resource`
+alone never sees.
+"""
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from aiplane.graph import STACK_TYPE, GraphResource, ResourceGraph
+from aiplane.mockcloud import OFFLINE_ACCOUNT_ID, AwsMocks
+from aiplane.spec import StackSpec, load_stack
+
+PROJECT_NAME = "aiplane"
+
+# Markers of Pulumi's property wire format (sdk/go/common/resource/properties.go).
+_SIGNATURE = "4dabf18193072939515e22adb298388d"
+_SECRET = "1b47061264138c4ac30d75fd1eb44270"
+_RESOURCE_REFERENCE = "5cf8f73096256a8f31e491e813e4eb8e"
+_OUTPUT_VALUE = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+SECRET_PLACEHOLDER = "[secret]"
+UNKNOWN_PLACEHOLDER = "[unknown]"
+
+
+def plain(value: Any) -> Any:
+    """Wire values to plain JSON data: secrets hidden, references as URNs, whole numbers as ints."""
+    if isinstance(value, dict):
+        signature = value.get(_SIGNATURE)
+        if signature == _SECRET:
+            return SECRET_PLACEHOLDER
+        if signature == _RESOURCE_REFERENCE:
+            return value.get("urn")
+        if signature == _OUTPUT_VALUE:
+            if value.get("secret"):
+                return SECRET_PLACEHOLDER
+            return plain(value["value"]) if "value" in value else UNKNOWN_PLACEHOLDER
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value == _UNKNOWN:
+        return UNKNOWN_PLACEHOLDER
+    return value
+
+
+class CapturingMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, plus a record of every registration as the engine would receive it."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks):
+        super().__init__(mocks)
+        self.captured: dict[str, GraphResource] = {}
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # Pulumi qualifies a child's type with its parent's whole type chain, the root stack excluded.
+        qualified = type_
+        if parent and type_ != STACK_TYPE:
+            parent_type = parent.split("::")[2]
+            if parent_type != STACK_TYPE:
+                qualified = f"{parent_type}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), qualified, name])
+
+    def RegisterResource(self, request):  # noqa: N802 - the gRPC method name
+        response = super().RegisterResource(request)
+        inputs = plain(json_format.MessageToDict(request.object))
+        state = plain(json_format.MessageToDict(response.object)) if request.type != STACK_TYPE else {}
+        self.captured[response.urn] = GraphResource(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            custom=bool(request.custom),
+            parent=request.parent or None,
+            id=response.id or None,
+            provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
+            inputs=inputs,
+            outputs={key: value for key, value in state.items() if key not in inputs},
+            dependencies=sorted(set(request.dependencies)),
+            property_dependencies={
+                key: sorted(set(deps.urns)) for key, deps in sorted(request.propertyDependencies.items()) if deps.urns
+            },
+        )
+        return response
+
+
+def synthesize(
+    program: Callable[[], None],
+    *,
+    stack: str,
+    region: str,
+    config: dict[str, Any] | None = None,
+    account_id: str = OFFLINE_ACCOUNT_ID,
+    project: str = PROJECT_NAME,
+) -> ResourceGraph:
+    """Run `program` under the mocks runtime, with `config` as the stack's config, and return its graph."""
+    pulumi_settings.set_root_resource(None)  # a fresh root Stack for every run in this process
+    pulumi.runtime.set_all_config(
+        {key: value if isinstance(value, str) else json.dumps(value) for key, value in (config or {}).items()}
+    )
+    mocks = AwsMocks(region=region, account_id=account_id)
+    monitor = CapturingMonitor(mocks)
+    pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    _sync_await(run_pulumi_func(program))
+    return ResourceGraph(project, stack, list(monitor.captured.values()))
+
+
+def synthesize_stack(project_dir: Path, environment: str) -> tuple[StackSpec, ResourceGraph]:
+    """Validate the stack file, then run the project's `__main__.py` offline exactly as `pulumi up` would."""
+    spec = load_stack(environment, project_dir / "stacks")
+    program_file = project_dir / "__main__.py"
+
+    def program() -> None:
+        sys.path.insert(0, str(project_dir))
+        try:
+            runpy.run_path(str(program_file), run_name="__main__")
+        finally:
+            sys.path.remove(str(project_dir))
+
+    account = (spec.config.allowed_account_ids or [OFFLINE_ACCOUNT_ID])[0]
+    config = spec.config.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return spec, synthesize(program, stack=environment, region=spec.region, config=config, account_id=account)

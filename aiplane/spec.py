@@ -1,0 +1,289 @@
+"""Stack specs: the pydantic models behind `stacks/Pulumi.<env>.yaml`, and the one loader for them.
+
+The stack file is the one the Pulumi CLI reads (`stackConfigDir: stacks`). `aiplane plan` and `pulumi up`
+both load it through `load_stack`, so a typo fails the same way in both, before any resource exists.
+Keys are camelCase, like Pulumi's own config; unknown keys are errors.
+"""
+from __future__ import annotations
+
+import re
+from ipaddress import AddressValueError, IPv4Network, NetmaskValueError
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from aiplane.cidr import CidrPlanError, plan_subnets
+from aiplane.errors import InputError, describe_validation_error
+from components.cluster import NodeGroupSizing
+
+STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy API reference).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+# Core add-on builds pinned per Kubernetes version, from the EKS user guide's add-on pages. Refresh with
+# `aws eks describe-addon-versions --kubernetes-version <v> --addon-name <name>` before moving a version.
+CORE_ADDONS: dict[str, dict[str, str]] = {
+    "1.33": {
+        "vpc-cni": "v1.19.5-eksbuild.1",
+        "coredns": "v1.12.1-eksbuild.2",
+        "kube-proxy": "v1.33.0-eksbuild.2",
+        "eks-pod-identity-agent": "v1.3.7-eksbuild.2",
+    },
+}
+KubernetesVersion = Literal["1.33"]
+AddonName = Literal["vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"]
+
+
+class Model(BaseModel):
+    """Strict base: camelCase keys in files, unknown keys rejected, immutable once loaded."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, validate_by_alias=True, validate_by_name=False
+    )
+
+
+def _ipv4_network(value: str) -> str:
+    try:
+        network = IPv4Network(value, strict=True)
+    except (AddressValueError, NetmaskValueError, ValueError):
+        raise ValueError("is not a valid IPv4 network") from None
+    return str(network)
+
+
+def _log_retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(f"is not a retention CloudWatch Logs accepts ({', '.join(map(str, LOG_RETENTION_DAYS))})")
+    return value
+
+
+Ipv4Cidr = Annotated[str, AfterValidator(_ipv4_network)]
+RetentionDays = Annotated[int, AfterValidator(_log_retention)]
+InstanceType = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")]
+IamPrincipalArn = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")]
+AvailabilityZone = Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$")]
+
+
+def _user_tag_key(value: str) -> str:
+    if value.startswith(("aws:", "aiplane:")):
+        raise ValueError("uses a reserved prefix (aws: belongs to AWS, aiplane: to the cost-allocation tags)")
+    return value
+
+
+TagKey = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w .:/=+@-]+$"), AfterValidator(_user_tag_key)]
+
+
+class FlowLogSpec(Model):
+    retention_days: RetentionDays = 90
+
+
+class NetworkSpec(Model):
+    cidr: Ipv4Cidr
+    az_count: int = Field(default=2, ge=2, le=6, description="EKS needs subnets in at least two zones.")
+    availability_zones: list[AvailabilityZone] | None = Field(
+        default=None, description="Explicit zones; default: the region's first azCount zones (a, b, c, ...)."
+    )
+    nat_gateways: Literal["single", "per-az"] = Field(
+        default="single", description="One NAT gateway for the VPC, or one per zone so a zone outage keeps egress."
+    )
+    public_subnet_prefix: int = Field(default=24, ge=16, le=28)
+    private_subnet_prefix: int = Field(default=19, ge=16, le=28, description="Large: the VPC CNI gives pods VPC addresses.")
+    interface_endpoints: list[Annotated[str, Field(pattern=r"^[a-z0-9.-]+$")]] = Field(
+        default_factory=lambda: ["ecr.api", "ecr.dkr", "sts"],
+        description="Services reached through interface endpoints, so nodes pull images without NAT charges.",
+    )
+    flow_logs: FlowLogSpec = FlowLogSpec()
+
+    @model_validator(mode="after")
+    def _zones_and_subnets_fit(self) -> NetworkSpec:
+        prefix = IPv4Network(self.cidr).prefixlen
+        if not 16 <= prefix <= 24:
+            raise ValueError(f"cidr {self.cidr!r} must be between /16 and /24")
+        if self.availability_zones is not None and len(self.availability_zones) != self.az_count:
+            raise ValueError(f"availabilityZones lists {len(self.availability_zones)} zones but azCount is {self.az_count}")
+        try:
+            plan_subnets(self.cidr, [str(i) for i in range(self.az_count)], self.subnet_prefixes)
+        except CidrPlanError as error:
+            raise ValueError(str(error)) from None
+        return self
+
+    @property
+    def subnet_prefixes(self) -> dict[str, int]:
+        return {"public": self.public_subnet_prefix, "private": self.private_subnet_prefix}
+
+    def zones(self, region: str) -> list[str]:
+        return list(self.availability_zones or [f"{region}{chr(ord('a') + i)}" for i in range(self.az_count)])
+
+
+class NodeGroupSpec(Model, NodeGroupSizing):
+    """The cluster component's node group sizing, spelled in camelCase in stack files."""
+
+    instance_types: list[InstanceType] = Field(min_length=1)
+
+
+class ClusterSpec(Model):
+    name: str | None = Field(default=None, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,99}$", description="Default: aiplane-<env>.")
+    version: KubernetesVersion = "1.33"
+    endpoint_access: Literal["private", "public-and-private"] = Field(
+        default="private", description="private: the API is reachable only from the VPC (and peered networks)."
+    )
+    public_access_cidrs: list[Ipv4Cidr] = Field(default_factory=list)
+    log_retention_days: RetentionDays = 90
+    admin_principal_arns: list[IamPrincipalArn] = Field(
+        default_factory=list, description="IAM roles or users granted cluster admin through EKS access entries."
+    )
+    system_nodes: NodeGroupSpec
+    addon_versions: dict[AddonName, Annotated[str, Field(pattern=r"^v[0-9][\w.-]*$")]] = Field(
+        default_factory=dict, description="Overrides of the pinned core add-on builds."
+    )
+
+    @model_validator(mode="after")
+    def _public_endpoint_is_restricted(self) -> ClusterSpec:
+        if self.endpoint_access == "private" and self.public_access_cidrs:
+            raise ValueError("publicAccessCidrs is set but endpointAccess is 'private'")
+        if self.endpoint_access == "public-and-private" and not self.public_access_cidrs:
+            raise ValueError("endpointAccess 'public-and-private' needs publicAccessCidrs (the networks allowed to reach the API)")
+        return self
+
+    @property
+    def addons(self) -> dict[str, str]:
+        return {**CORE_ADDONS[self.version], **self.addon_versions}
+
+
+class PlatformSpec(Model):
+    cost_center: str = Field(min_length=1, max_length=256, pattern=r"^[\w .:/=+@-]+$")
+    network: NetworkSpec
+    cluster: ClusterSpec
+    tags: dict[TagKey, Annotated[str, Field(max_length=256)]] = Field(
+        default_factory=dict, description="Extra tags on every taggable resource; aiplane:* keys are reserved."
+    )
+
+
+class TenantSpec(Model):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+    blueprint: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    cost_center: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class StackConfig(BaseModel):
+    """The `config:` block. Keys are namespaced (`aws:`, `aiplane:`), as the Pulumi CLI writes them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_alias=True, validate_by_name=False)
+
+    region: str = Field(alias="aws:region", pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    profile: str | None = Field(default=None, alias="aws:profile")
+    allowed_account_ids: list[Annotated[str, Field(pattern=r"^\d{12}$")]] | None = Field(
+        default=None, alias="aws:allowedAccountIds"
+    )
+    platform: PlatformSpec = Field(alias="aiplane:platform")
+    tenants: list[TenantSpec] = Field(default_factory=list, alias="aiplane:tenants")
+
+    @model_validator(mode="after")
+    def _tenant_names_unique(self) -> StackConfig:
+        names = [tenant.name for tenant in self.tenants]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"tenant names must be unique, repeated: {', '.join(duplicates)}")
+        return self
+
+
+class StackFile(BaseModel):
+    """A whole `Pulumi.<env>.yaml`. The top-level keys other than `config` are the ones the Pulumi CLI writes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="aiplane stack file")
+
+    config: StackConfig
+    encryptionsalt: str | None = None
+    secretsprovider: str | None = None
+    encryptedkey: str | None = None
+
+
+class StackSpec(BaseModel):
+    """A loaded stack: its environment name (the Pulumi stack name), its source file, and its config."""
+
+    model_config = ConfigDict(frozen=True)
+
+    environment: str
+    source: str
+    config: StackConfig
+
+    @property
+    def region(self) -> str:
+        return self.config.region
+
+    @property
+    def platform(self) -> PlatformSpec:
+        return self.config.platform
+
+    @property
+    def tenants(self) -> list[TenantSpec]:
+        return self.config.tenants
+
+    @property
+    def cluster_name(self) -> str:
+        return self.platform.cluster.name or f"aiplane-{self.environment}"
+
+    @property
+    def zones(self) -> list[str]:
+        return self.platform.network.zones(self.region)
+
+
+def stack_path(stacks_dir: Path, environment: str) -> Path:
+    return stacks_dir / f"Pulumi.{environment}.yaml"
+
+
+def known_stacks(stacks_dir: Path) -> list[str]:
+    return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in stacks_dir.glob("Pulumi.*.yaml"))
+
+
+def display_path(path: Path) -> str:
+    """Paths in messages are relative to the working directory when they can be, as a user typed them."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse YAML strictly (duplicate keys are errors), reporting problems as `file: line L, column C: ...`."""
+    source = display_path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{source}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{source}: cannot be read: {error}") from None
+    try:
+        return YAML(typ="safe", pure=True).load(text)
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = " ".join(str(error.problem or error.context or "").split())
+        raise InputError(f"{source}: {where}invalid YAML: {problem}") from None
+    except YAMLError as error:
+        raise InputError(f"{source}: invalid YAML: {' '.join(str(error).split())}") from None
+
+
+def load_stack(environment: str, stacks_dir: Path) -> StackSpec:
+    """Load and validate `<stacks_dir>/Pulumi.<environment>.yaml`; raise InputError with one line per problem."""
+    if not STACK_NAME.match(environment):
+        raise InputError(f"--stack: {environment!r} is not a valid stack name (lowercase letters, digits and '-')")
+    path = stack_path(stacks_dir, environment)
+    source = display_path(path)
+    if not path.is_file():
+        known = ", ".join(known_stacks(stacks_dir)) or "none"
+        raise InputError(f"{source}: no such stack file; unknown stack {environment!r} (known stacks: {known})")
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: (top level): {type(data).__name__} found, expected a mapping with a 'config' key")
+    try:
+        stack_file = StackFile.model_validate(data)
+    except ValidationError as error:
+        lines = [line.replace(": config.", ": ", 1) for line in describe_validation_error(source, error)]
+        raise InputError(lines) from None
+    return StackSpec(environment=environment, source=source, config=stack_file.config)

@@ -1,0 +1,1 @@
+"""Deployable units of the reference architecture, one Pulumi ComponentResource per module."""

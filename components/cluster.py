@@ -1,0 +1,306 @@
+"""The EKS control plane, its system node group, core add-ons, and a Kubernetes provider for later components.
+
+Secure defaults (behaviour, not options):
+- the API endpoint is private unless the stack asks for public access, and then only from listed CIDRs;
+- all five control-plane log types go to a CMK-encrypted log group with the stack's retention;
+- Kubernetes Secrets are envelope-encrypted with a customer-managed key that rotates yearly;
+- access is managed with EKS access entries (authentication mode API), not the aws-auth ConfigMap;
+- system nodes require IMDSv2 with a hop limit of 1 (pods use EKS Pod Identity, not the node's role)
+  and boot from an encrypted gp3 volume.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from components.base import AiplaneComponent
+from components.iam import account_key_policy, allow_policy, logs_key_policy, service_assume_role_policy
+
+CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+NODE_MANAGED_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy")
+# CoreDNS needs nodes to schedule on; the others run as DaemonSets or on the control plane's terms.
+ADDONS_NEEDING_NODES = {"coredns"}
+
+
+class NodeGroupSizing(BaseModel):
+    """Size and shape of a managed node group."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    instance_types: list[str] = Field(min_length=1)
+    min_size: int = Field(ge=0)
+    desired_size: int = Field(ge=0)
+    max_size: int = Field(ge=1)
+    disk_size_gib: int = Field(default=50, ge=20, le=16384)
+    capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
+
+    @model_validator(mode="after")
+    def _sizes_ordered(self) -> NodeGroupSizing:
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError(
+                "sizes must satisfy minSize <= desiredSize <= maxSize, "
+                f"got {self.min_size}, {self.desired_size}, {self.max_size}"
+            )
+        return self
+
+
+class ClusterArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    cluster_name: str
+    version: str
+    region: str
+    private_subnet_ids: list[Any] = Field(min_length=2, description="pulumi.Input[str] each")
+    endpoint_access: Literal["private", "public-and-private"] = "private"
+    public_access_cidrs: list[str] = Field(default_factory=list)
+    log_retention_days: int = Field(ge=1)
+    admin_principal_arns: list[str] = Field(default_factory=list)
+    system_nodes: NodeGroupSizing
+    addons: dict[str, str]
+
+    @model_validator(mode="after")
+    def _public_endpoint_is_restricted(self) -> ClusterArgs:
+        if self.endpoint_access == "public-and-private" and not self.public_access_cidrs:
+            raise ValueError("public_access_cidrs must list the networks allowed to reach a public endpoint")
+        return self
+
+
+class Cluster(AiplaneComponent):
+    cluster_name: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    cluster_security_group_id: pulumi.Output[str]
+    node_role_arn: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    provider: k8s.Provider
+
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("aiplane:cluster:Cluster", name, opts)
+        account_id = aws.get_caller_identity_output().account_id
+
+        secrets_key = aws.kms.Key(
+            f"{name}-secrets-key",
+            aws.kms.KeyArgs(
+                description=f"Envelope encryption of Kubernetes Secrets in {args.cluster_name}",
+                enable_key_rotation=True,
+                deletion_window_in_days=30,
+                policy=account_key_policy(account_id),
+            ),
+            opts=self.child(),
+        )
+        aws.kms.Alias(
+            f"{name}-secrets-key-alias",
+            aws.kms.AliasArgs(name=f"alias/{args.cluster_name}-secrets", target_key_id=secrets_key.key_id),
+            opts=self.child(),
+        )
+        logs_key = aws.kms.Key(
+            f"{name}-logs-key",
+            aws.kms.KeyArgs(
+                description=f"Encrypts the control-plane logs of {args.cluster_name}",
+                enable_key_rotation=True,
+                deletion_window_in_days=30,
+                policy=logs_key_policy(account_id, args.region),
+            ),
+            opts=self.child(),
+        )
+        # EKS writes to this exact name; creating it first lets us own retention and encryption.
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane-logs",
+            aws.cloudwatch.LogGroupArgs(
+                name=f"/aws/eks/{args.cluster_name}/cluster",
+                retention_in_days=args.log_retention_days,
+                kms_key_id=logs_key.arn,
+            ),
+            opts=self.child(),
+        )
+
+        cluster_role = aws.iam.Role(
+            f"{name}-cluster-role",
+            aws.iam.RoleArgs(
+                description=f"EKS control plane of {args.cluster_name}",
+                assume_role_policy=service_assume_role_policy("eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession")),
+            ),
+            opts=self.child(),
+        )
+        cluster_policy = aws.iam.RolePolicyAttachment(
+            f"{name}-cluster-policy",
+            aws.iam.RolePolicyAttachmentArgs(role=cluster_role.name, policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"),
+            opts=self.child(),
+        )
+        key_use = aws.iam.RolePolicy(
+            f"{name}-cluster-secrets-key-use",
+            aws.iam.RolePolicyArgs(
+                role=cluster_role.id,
+                policy=allow_policy(
+                    ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"], secrets_key.arn.apply(lambda arn: [arn])
+                ),
+            ),
+            opts=self.child(),
+        )
+
+        public = args.endpoint_access == "public-and-private"
+        cluster = aws.eks.Cluster(
+            f"{name}-eks",
+            aws.eks.ClusterArgs(
+                name=args.cluster_name,
+                version=args.version,
+                role_arn=cluster_role.arn,
+                vpc_config=aws.eks.ClusterVpcConfigArgs(
+                    subnet_ids=args.private_subnet_ids,
+                    endpoint_private_access=True,
+                    endpoint_public_access=public,
+                    public_access_cidrs=args.public_access_cidrs if public else None,
+                ),
+                enabled_cluster_log_types=CONTROL_PLANE_LOG_TYPES,
+                encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                    provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=secrets_key.arn), resources=["secrets"]
+                ),
+                access_config=aws.eks.ClusterAccessConfigArgs(
+                    authentication_mode="API",
+                    # Without listed admins, the deploying identity keeps admin so that it can manage the cluster.
+                    bootstrap_cluster_creator_admin_permissions=not args.admin_principal_arns,
+                ),
+                bootstrap_self_managed_addons=False,
+            ),
+            opts=self.child(depends_on=[log_group, cluster_policy, key_use]),
+        )
+
+        for index, principal_arn in enumerate(args.admin_principal_arns):
+            entry = aws.eks.AccessEntry(
+                f"{name}-admin-{index}",
+                aws.eks.AccessEntryArgs(cluster_name=cluster.name, principal_arn=principal_arn, type="STANDARD"),
+                opts=self.child(),
+            )
+            aws.eks.AccessPolicyAssociation(
+                f"{name}-admin-{index}-policy",
+                aws.eks.AccessPolicyAssociationArgs(
+                    cluster_name=cluster.name,
+                    principal_arn=principal_arn,
+                    policy_arn=CLUSTER_ADMIN_POLICY,
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                ),
+                opts=self.child(depends_on=[entry]),
+            )
+
+        node_group = self._system_nodes(name, args, cluster)
+
+        for addon, version in sorted(args.addons.items()):
+            aws.eks.Addon(
+                f"{name}-{addon}",
+                aws.eks.AddonArgs(
+                    cluster_name=cluster.name,
+                    addon_name=addon,
+                    addon_version=version,
+                    resolve_conflicts_on_create="OVERWRITE",
+                    resolve_conflicts_on_update="OVERWRITE",
+                ),
+                opts=self.child(depends_on=[node_group] if addon in ADDONS_NEEDING_NODES else None),
+            )
+
+        self.cluster_name = cluster.name
+        self.endpoint = cluster.endpoint
+        self.cluster_security_group_id = cluster.vpc_config.cluster_security_group_id
+        self.node_role_arn = node_group.node_role_arn
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
+                lambda values: kubeconfig(*values, region=args.region)
+            )
+        )
+        self.provider = k8s.Provider(
+            f"{name}-k8s", k8s.ProviderArgs(kubeconfig=self.kubeconfig, enable_server_side_apply=True), opts=self.child()
+        )
+        self.register_outputs(
+            {
+                "clusterName": self.cluster_name,
+                "endpoint": self.endpoint,
+                "clusterSecurityGroupId": self.cluster_security_group_id,
+                "kubeconfig": self.kubeconfig,
+            }
+        )
+
+    def _system_nodes(self, name: str, args: ClusterArgs, cluster: aws.eks.Cluster) -> aws.eks.NodeGroup:
+        node_role = aws.iam.Role(
+            f"{name}-node-role",
+            aws.iam.RoleArgs(
+                description=f"System nodes of {args.cluster_name}",
+                assume_role_policy=service_assume_role_policy("ec2.amazonaws.com"),
+            ),
+            opts=self.child(),
+        )
+        attachments = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-node-{policy}",
+                aws.iam.RolePolicyAttachmentArgs(role=node_role.name, policy_arn=f"arn:aws:iam::aws:policy/{policy}"),
+                opts=self.child(),
+            )
+            for policy in NODE_MANAGED_POLICIES
+        ]
+        sizing = args.system_nodes
+        launch_template = aws.ec2.LaunchTemplate(
+            f"{name}-system-lt",
+            aws.ec2.LaunchTemplateArgs(
+                description=f"System nodes of {args.cluster_name}",
+                metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                    http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
+                ),
+                block_device_mappings=[
+                    aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                        device_name="/dev/xvda",
+                        ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                            volume_size=sizing.disk_size_gib, volume_type="gp3", encrypted="true", delete_on_termination="true"
+                        ),
+                    )
+                ],
+            ),
+            opts=self.child(),
+        )
+        return aws.eks.NodeGroup(
+            f"{name}-system-nodes",
+            aws.eks.NodeGroupArgs(
+                cluster_name=cluster.name,
+                node_role_arn=node_role.arn,
+                subnet_ids=args.private_subnet_ids,
+                instance_types=sizing.instance_types,
+                capacity_type=sizing.capacity_type,
+                ami_type="AL2023_x86_64_STANDARD",
+                scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                    min_size=sizing.min_size, desired_size=sizing.desired_size, max_size=sizing.max_size
+                ),
+                update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+                launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                    id=launch_template.id, version=launch_template.latest_version.apply(str)
+                ),
+                labels={"aiplane.io/profile": "system"},
+            ),
+            opts=self.child(depends_on=attachments),
+        )
+
+
+def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
+    """A kubeconfig that authenticates with `aws eks get-token`, so no long-lived credential is stored."""
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
+            "users": [
+                {
+                    "name": cluster_name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region, "--output", "json"],
+                        }
+                    },
+                }
+            ],
+            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+            "current-context": cluster_name,
+        }
+    )

@@ -1,0 +1,67 @@
+"""IAM and KMS policy documents the components attach, built as JSON strings (what AWS and checkov read)."""
+from __future__ import annotations
+
+import json
+
+import pulumi
+
+
+def service_assume_role_policy(service: str, actions: tuple[str, ...] = ("sts:AssumeRole",)) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": list(actions)}],
+        }
+    )
+
+
+def logs_key_policy(account_id: pulumi.Input[str], region: str, partition: str = "aws") -> pulumi.Output[str]:
+    """A CMK policy for CloudWatch Logs: the account administers the key, and the regional Logs service may
+    use it only for log groups of this account (the encryption-context condition AWS documents)."""
+
+    def document(account: str) -> str:
+        return json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    _account_admin_statement(account, partition),
+                    {
+                        "Sid": "CloudWatchLogsUse",
+                        "Effect": "Allow",
+                        "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                        "Resource": "*",
+                        "Condition": {
+                            "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account}:log-group:*"}
+                        },
+                    },
+                ],
+            }
+        )
+
+    return pulumi.Output.from_input(account_id).apply(document)
+
+
+def account_key_policy(account_id: pulumi.Input[str], partition: str = "aws") -> pulumi.Output[str]:
+    """A CMK policy that delegates use of the key to IAM policies of this account."""
+    return pulumi.Output.from_input(account_id).apply(
+        lambda account: json.dumps({"Version": "2012-10-17", "Statement": [_account_admin_statement(account, partition)]})
+    )
+
+
+def _account_admin_statement(account: str, partition: str) -> dict:
+    return {
+        "Sid": "AccountAdministers",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+
+
+def allow_policy(actions: list[str], resources: pulumi.Input[list[str]]) -> pulumi.Output[str]:
+    return pulumi.Output.from_input(resources).apply(
+        lambda arns: json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": list(arns)}]}
+        )
+    )
