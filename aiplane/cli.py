@@ -27,7 +27,7 @@ INTERNAL_ERROR_EXIT = 3
 
 app = typer.Typer(
     name="aiplane",
-    help="AI infrastructure as code: synthesize Pulumi stacks offline, check them, deploy them.",
+    help="AI infrastructure as code: synthesize and inspect aiplane stacks offline.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -93,14 +93,14 @@ def root(
     State.project_dir = project
 
 
-StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack (environment) name: reads stacks/Pulumi.<stack>.yaml.")]
+StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack (environment) name: reads stacks/Pulumi.STACK.yaml.")]
 
 
 @app.command()
 @reports_errors
 def plan(
     stack: StackOption,
-    out: Annotated[Path | None, typer.Option("--out", help="Output folder. Default: build/<stack>.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder. Default: build/STACK.")] = None,
 ) -> None:
     """Synthesize a stack offline (no cloud account, no Pulumi CLI) and write its resource graph."""
     from aiplane.engine import synthesize_stack

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import functools
+import inspect
+import shutil
+from pathlib import Path
+
+import pulumi_aws
+import pytest
+
+from aiplane.engine import synthesize_stack
+from aiplane.graph import ResourceGraph
+from aiplane.spec import StackSpec
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SHIPPED_STACKS = ("dev", "staging", "prod")
+
+
+@functools.cache
+def synthesized(environment: str) -> tuple[StackSpec, ResourceGraph]:
+    """The shipped stack, run through the same __main__.py as `pulumi up`; cached per test session."""
+    return synthesize_stack(PROJECT_DIR, environment)
+
+
+@pytest.fixture(params=SHIPPED_STACKS)
+def shipped(request) -> tuple[StackSpec, ResourceGraph]:
+    return synthesized(request.param)
+
+
+def takes_tags(resource_type: str) -> bool:
+    """Does pulumi_aws's class for this type accept `tags`? Read from the SDK itself, not from our transform."""
+    module_path, class_name = resource_type.split(":")[1].split("/")[0], resource_type.split(":")[2]
+    module = getattr(pulumi_aws, module_path)
+    return "tags" in inspect.signature(getattr(module, class_name)._internal_init).parameters
+
+
+@pytest.fixture
+def project_copy(tmp_path, monkeypatch) -> Path:
+    """A throwaway copy of the project to edit stack files in, with the working directory inside it."""
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(PROJECT_DIR / name, tmp_path / name)
+    shutil.copytree(PROJECT_DIR / "stacks", tmp_path / "stacks")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
