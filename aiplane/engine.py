@@ -2,8 +2,8 @@
 
 Nothing here knows what the program builds. `synthesize_stack` runs the project's own `__main__.py`, the
 file `pulumi up` runs, against the same stack file; a monitor that sits where the Pulumi engine would
-records each registration's type, name, parent, inputs and dependencies, which `Mocks.new_resource`
-alone never sees.
+records each registration's type, name, parent, inputs, dependencies and the line of project code that
+constructed it, none of which `Mocks.new_resource` alone sees.
 """
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import pulumi
 from google.protobuf import json_format
@@ -62,9 +64,21 @@ def plain(value: Any) -> Any:
 class CapturingMonitor(pulumi_mocks.MockMonitor):
     """The SDK's mock monitor, plus a record of every registration as the engine would receive it."""
 
-    def __init__(self, mocks: pulumi_mocks.Mocks):
+    def __init__(self, mocks: pulumi_mocks.Mocks, source_root: Path | None = None):
         super().__init__(mocks)
         self.captured: dict[str, GraphResource] = {}
+        self.source_root = source_root
+
+    def source_of(self, request) -> str | None:
+        """`path:line` of the code that constructed the resource, relative to the project, if it is the project's."""
+        if self.source_root is None or not request.HasField("sourcePosition"):
+            return None
+        path = Path(url2pathname(urlparse(request.sourcePosition.uri).path))
+        try:
+            relative = path.relative_to(self.source_root)
+        except ValueError:
+            return None
+        return f"{relative.as_posix()}:{request.sourcePosition.line}"
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # Pulumi qualifies a child's type with its parent's whole type chain, the root stack excluded.
@@ -85,6 +99,7 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
             name=request.name,
             custom=bool(request.custom),
             parent=request.parent or None,
+            source=self.source_of(request),
             id=response.id or None,
             provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
             inputs=inputs,
@@ -105,6 +120,7 @@ def synthesize(
     config: dict[str, Any] | None = None,
     account_id: str = OFFLINE_ACCOUNT_ID,
     project: str = PROJECT_NAME,
+    source_root: Path | None = None,
 ) -> ResourceGraph:
     """Run `program` under the mocks runtime, with `config` as the stack's config, and return its graph."""
     pulumi_settings.set_root_resource(None)  # a fresh root Stack for every run in this process
@@ -112,7 +128,7 @@ def synthesize(
         {key: value if isinstance(value, str) else json.dumps(value) for key, value in (config or {}).items()}
     )
     mocks = AwsMocks(region=region, account_id=account_id)
-    monitor = CapturingMonitor(mocks)
+    monitor = CapturingMonitor(mocks, source_root.resolve() if source_root else None)
     pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     _sync_await(run_pulumi_func(program))
     return ResourceGraph(project, stack, list(monitor.captured.values()))
@@ -132,4 +148,6 @@ def synthesize_stack(project_dir: Path, environment: str) -> tuple[StackSpec, Re
 
     account = (spec.config.allowed_account_ids or [OFFLINE_ACCOUNT_ID])[0]
     config = spec.config.model_dump(mode="json", by_alias=True, exclude_none=True)
-    return spec, synthesize(program, stack=environment, region=spec.region, config=config, account_id=account)
+    return spec, synthesize(
+        program, stack=environment, region=spec.region, config=config, account_id=account, source_root=project_dir
+    )

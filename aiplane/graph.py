@@ -16,6 +16,7 @@ class GraphResource:
     name: str
     custom: bool
     parent: str | None
+    source: str | None = None  # "components/network.py:57": where a user would go to change it
     id: str | None = None
     provider: str | None = None
     inputs: dict[str, Any] = field(default_factory=dict)

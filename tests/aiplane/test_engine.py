@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
@@ -9,6 +10,7 @@ import pytest
 
 from aiplane.engine import SECRET_PLACEHOLDER, plain, synthesize
 from components.base import AiplaneComponent
+from tests.conftest import PROJECT_DIR
 
 STACK_URN = "urn:pulumi:test::aiplane::pulumi:pulumi:Stack::aiplane-test"
 
@@ -48,7 +50,7 @@ def program():
 
 @pytest.fixture(scope="module")
 def graph():
-    return synthesize(program, stack="test", region="eu-west-1")
+    return synthesize(program, stack="test", region="eu-west-1", source_root=PROJECT_DIR)
 
 
 def urn(qualified_type, name):
@@ -79,6 +81,13 @@ def test_parent_edges(graph):
     assert graph.owning_component(graph[BUCKET]).urn == STORE
 
 
+def test_each_resource_points_at_the_line_that_built_it(graph):
+    lines = Path(__file__).read_text().splitlines()
+    bucket_line = next(n for n, text in enumerate(lines, 1) if "aws.s3.Bucket(" in text)
+    assert graph[BUCKET].source == f"tests/aiplane/test_engine.py:{bucket_line}"
+    assert synthesize(program, stack="test", region="eu-west-1")[BUCKET].source is None
+
+
 def test_components_and_custom_resources_are_told_apart(graph):
     assert [c.urn for c in graph.components] == sorted([OUTER, STORE])
     assert not graph[STACK_URN].is_component
@@ -107,7 +116,7 @@ def test_mock_outputs_look_like_aws(graph):
 
 
 def test_two_runs_are_byte_identical(graph):
-    again = synthesize(program, stack="test", region="eu-west-1")
+    again = synthesize(program, stack="test", region="eu-west-1", source_root=PROJECT_DIR)
     assert again.to_json() == graph.to_json()
 
 
