@@ -19,7 +19,8 @@ import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components.base import AiplaneComponent
-from components.iam import account_key_policy, allow_policy, logs_key_policy, service_assume_role_policy
+from components.encryption import encrypted_log_group, rotating_key
+from components.iam import account_key_policy, allow_policy, service_role
 
 CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -83,49 +84,34 @@ class Cluster(AiplaneComponent):
         super().__init__("aiplane:cluster:Cluster", name, opts)
         account_id = aws.get_caller_identity_output().account_id
 
-        secrets_key = aws.kms.Key(
+        secrets_key = rotating_key(
+            self,
             f"{name}-secrets-key",
-            aws.kms.KeyArgs(
-                description=f"Envelope encryption of Kubernetes Secrets in {args.cluster_name}",
-                enable_key_rotation=True,
-                deletion_window_in_days=30,
-                policy=account_key_policy(account_id),
-            ),
-            opts=self.child(),
+            f"Envelope encryption of Kubernetes Secrets in {args.cluster_name}",
+            account_key_policy(account_id),
         )
         aws.kms.Alias(
             f"{name}-secrets-key-alias",
             aws.kms.AliasArgs(name=f"alias/{args.cluster_name}-secrets", target_key_id=secrets_key.key_id),
             opts=self.child(),
         )
-        logs_key = aws.kms.Key(
-            f"{name}-logs-key",
-            aws.kms.KeyArgs(
-                description=f"Encrypts the control-plane logs of {args.cluster_name}",
-                enable_key_rotation=True,
-                deletion_window_in_days=30,
-                policy=logs_key_policy(account_id, args.region),
-            ),
-            opts=self.child(),
-        )
         # EKS writes to this exact name; creating it first lets us own retention and encryption.
-        log_group = aws.cloudwatch.LogGroup(
+        log_group = encrypted_log_group(
+            self,
             f"{name}-control-plane-logs",
-            aws.cloudwatch.LogGroupArgs(
-                name=f"/aws/eks/{args.cluster_name}/cluster",
-                retention_in_days=args.log_retention_days,
-                kms_key_id=logs_key.arn,
-            ),
-            opts=self.child(),
+            log_group_name=f"/aws/eks/{args.cluster_name}/cluster",
+            retention_days=args.log_retention_days,
+            region=args.region,
+            account_id=account_id,
+            purpose=f"the control-plane logs of {args.cluster_name}",
         )
 
-        cluster_role = aws.iam.Role(
+        cluster_role = service_role(
+            self,
             f"{name}-cluster-role",
-            aws.iam.RoleArgs(
-                description=f"EKS control plane of {args.cluster_name}",
-                assume_role_policy=service_assume_role_policy("eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession")),
-            ),
-            opts=self.child(),
+            "eks.amazonaws.com",
+            f"EKS control plane of {args.cluster_name}",
+            ("sts:AssumeRole", "sts:TagSession"),
         )
         cluster_policy = aws.iam.RolePolicyAttachment(
             f"{name}-cluster-policy",
@@ -224,14 +210,7 @@ class Cluster(AiplaneComponent):
         )
 
     def _system_nodes(self, name: str, args: ClusterArgs, cluster: aws.eks.Cluster) -> aws.eks.NodeGroup:
-        node_role = aws.iam.Role(
-            f"{name}-node-role",
-            aws.iam.RoleArgs(
-                description=f"System nodes of {args.cluster_name}",
-                assume_role_policy=service_assume_role_policy("ec2.amazonaws.com"),
-            ),
-            opts=self.child(),
-        )
+        node_role = service_role(self, f"{name}-node-role", "ec2.amazonaws.com", f"System nodes of {args.cluster_name}")
         attachments = [
             aws.iam.RolePolicyAttachment(
                 f"{name}-node-{policy}",

@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pulumi
+import pulumi_aws as aws
+
+if TYPE_CHECKING:
+    from components.base import AiplaneComponent
 
 
 def service_assume_role_policy(service: str, actions: tuple[str, ...] = ("sts:AssumeRole",)) -> str:
@@ -64,4 +69,15 @@ def allow_policy(actions: list[str], resources: pulumi.Input[list[str]]) -> pulu
         lambda arns: json.dumps(
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": list(arns)}]}
         )
+    )
+
+
+def service_role(
+    owner: AiplaneComponent, name: str, service: str, description: str, actions: tuple[str, ...] = ("sts:AssumeRole",)
+) -> aws.iam.Role:
+    """An IAM role that only the given AWS service principal may assume."""
+    return aws.iam.Role(
+        name,
+        aws.iam.RoleArgs(description=description, assume_role_policy=service_assume_role_policy(service, actions)),
+        opts=owner.child(),
     )

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aiplane.cidr import plan_subnets
 from components.base import AiplaneComponent
-from components.iam import allow_policy, logs_key_policy, service_assume_role_policy
+from components.encryption import encrypted_log_group
+from components.iam import allow_policy, service_role
 
 
 class NetworkArgs(BaseModel):
@@ -171,32 +172,17 @@ class Network(AiplaneComponent):
 
     def _flow_logs(self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc) -> None:
         account_id = aws.get_caller_identity_output().account_id
-        key = aws.kms.Key(
-            f"{name}-flow-logs-key",
-            aws.kms.KeyArgs(
-                description=f"Encrypts the VPC flow logs of {name}",
-                enable_key_rotation=True,
-                deletion_window_in_days=30,
-                policy=logs_key_policy(account_id, args.region),
-            ),
-            opts=self.child(),
-        )
-        log_group = aws.cloudwatch.LogGroup(
+        log_group = encrypted_log_group(
+            self,
             f"{name}-flow-logs",
-            aws.cloudwatch.LogGroupArgs(
-                name=f"/aiplane/{args.cluster_name}/vpc-flow-logs",
-                retention_in_days=args.flow_log_retention_days,
-                kms_key_id=key.arn,
-            ),
-            opts=self.child(),
+            log_group_name=f"/aiplane/{args.cluster_name}/vpc-flow-logs",
+            retention_days=args.flow_log_retention_days,
+            region=args.region,
+            account_id=account_id,
+            purpose=f"the VPC flow logs of {name}",
         )
-        role = aws.iam.Role(
-            f"{name}-flow-logs-role",
-            aws.iam.RoleArgs(
-                description=f"Lets VPC Flow Logs write {name}'s flow logs",
-                assume_role_policy=service_assume_role_policy("vpc-flow-logs.amazonaws.com"),
-            ),
-            opts=self.child(),
+        role = service_role(
+            self, f"{name}-flow-logs-role", "vpc-flow-logs.amazonaws.com", f"Lets VPC Flow Logs write {name}'s flow logs"
         )
         aws.iam.RolePolicy(
             f"{name}-flow-logs-policy",

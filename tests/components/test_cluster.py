@@ -57,7 +57,7 @@ def test_all_control_plane_logs_go_to_an_encrypted_log_group(shipped):
     log_group = graph.find("aws:cloudwatch/logGroup:LogGroup", "cluster-control-plane-logs")
     assert log_group.inputs["name"] == f"/aws/eks/{spec.cluster_name}/cluster"
     assert log_group.inputs["retentionInDays"] == spec.platform.cluster.log_retention_days
-    logs_key = graph.find("aws:kms/key:Key", "cluster-logs-key")
+    logs_key = graph.find("aws:kms/key:Key", "cluster-control-plane-logs-key")
     assert log_group.inputs["kmsKeyId"] == logs_key.outputs["arn"] and logs_key.inputs["enableKeyRotation"] is True
     assert log_group.urn in eks(graph).dependencies, "the log group must exist before EKS creates its own"
 
