@@ -5,16 +5,26 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.aiplane-installed
 PIP_FLAGS := --quiet --disable-pip-version-check --progress-bar off
 STACK ?= dev
+# checkov pins packaging<24 and an old boto3; pulumi needs packaging>=26: checkov gets its own virtualenv.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VERSION := 3.3.30
+CHECKOV_STAMP := $(CHECKOV_VENV)/.checkov-$(CHECKOV_VERSION)
 
 .PHONY: setup plan test bench schema docs clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(CHECKOV_STAMP)
 
 # Re-install when the dependency list changes; the package itself is installed editable.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip
 	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[test]'
+	touch $@
+
+$(CHECKOV_STAMP):
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install $(PIP_FLAGS) 'checkov==$(CHECKOV_VERSION)'
+	rm -f $(CHECKOV_VENV)/.checkov-*
 	touch $@
 
 plan: setup
@@ -32,4 +42,4 @@ docs: setup
 	$(BIN)/python -m aiplane.clidoc --write README.md
 
 clean:
-	rm -rf build $(VENV) .pytest_cache .hypothesis
+	rm -rf build $(VENV) $(CHECKOV_VENV) .pytest_cache .hypothesis

@@ -40,6 +40,7 @@ AUTONAMED = {
     "aws:iam/rolePolicy:RolePolicy": "name",
     "aws:ec2/securityGroup:SecurityGroup": "name",
     "aws:ec2/launchTemplate:LaunchTemplate": "name",
+    "aws:ec2/placementGroup:PlacementGroup": "name",
     "aws:cloudwatch/logGroup:LogGroup": "name",
     "aws:eks/cluster:Cluster": "name",
     "aws:eks/nodeGroup:NodeGroup": "nodeGroupName",

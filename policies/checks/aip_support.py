@@ -1,0 +1,60 @@
+"""Helpers shared by aiplane's checkov checks (checkov puts this folder on sys.path when it loads them).
+
+checkov hands a check each attribute wrapped in a one-element list, and each block as a list of such
+mappings; these helpers unwrap that once, in one place.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from checkov.common.models.enums import CheckCategories, CheckResult
+from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
+
+# GPU instance families on AWS (accelerated computing: NVIDIA GPUs).
+GPU_FAMILIES = ("g4dn", "g5", "g5g", "g6", "g6e", "gr6", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en", "p6-b200")
+
+# Network cards per EFA-capable instance type: the EFA interfaces a multi-node pool must attach, one per card.
+# AWS, "Accelerated computing instance specifications" (network cards column), checked 2026-11.
+EFA_NETWORK_CARDS = {
+    "p4d.24xlarge": 4,
+    "p4de.24xlarge": 4,
+    "p5.48xlarge": 32,
+    "p5e.48xlarge": 32,
+    "p5en.48xlarge": 16,
+    "p6-b200.48xlarge": 8,
+    "g5.48xlarge": 1,
+    "g6e.48xlarge": 4,
+}
+
+
+def value(conf: dict[str, Any] | None, key: str, default: Any = None) -> Any:
+    if not conf:
+        return default
+    wrapped = conf.get(key)
+    if isinstance(wrapped, list):
+        return wrapped[0] if wrapped else default
+    return default if wrapped is None else wrapped
+
+
+def blocks(conf: dict[str, Any] | None, key: str) -> list[dict[str, Any]]:
+    found = (conf or {}).get(key) or []
+    return [item for item in found if isinstance(item, dict)]
+
+
+def block(conf: dict[str, Any] | None, key: str) -> dict[str, Any] | None:
+    found = blocks(conf, key)
+    return found[0] if found else None
+
+
+def is_gpu_instance(instance_type: str) -> bool:
+    return instance_type.split(".")[0] in GPU_FAMILIES
+
+
+class AiplaneCheck(BaseResourceCheck):
+    """A check whose id, title and resources come from its module's ID, TITLE and RESOURCES constants."""
+
+    def __init__(self, check_id: str, title: str, resources: tuple[str, ...], category: CheckCategories):
+        super().__init__(name=title, id=check_id, categories=[category], supported_resources=list(resources))
+
+
+__all__ = ["AiplaneCheck", "CheckCategories", "CheckResult", "block", "blocks", "value", "is_gpu_instance", "EFA_NETWORK_CARDS"]

@@ -1,0 +1,218 @@
+"""A pass fixture and a fail fixture for every aiplane check, as Pulumi programs.
+
+Each fixture builds real pulumi_aws resources, which go through the same engine and export as a stack.
+Resources are named `<rule id>-pass-*` / `<rule id>-fail-*` (lowercase, '-' for '_'); the test expects the
+rule to pass every target of its pass fixture and to fail the `-fail-` target.
+"""
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from aiplane.tagging import cost_tag_transformation
+
+GPU_TAINT = aws.eks.NodeGroupTaintArgs(key="nvidia.com/gpu", value="true", effect="NO_SCHEDULE")
+
+
+def _launch_template(name, *, tokens="required", hop_limit=1, encrypted="true", volumes=True, **extra):
+    return aws.ec2.LaunchTemplate(
+        name,
+        aws.ec2.LaunchTemplateArgs(
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled", http_tokens=tokens, http_put_response_hop_limit=hop_limit
+            ),
+            block_device_mappings=[
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name="/dev/xvda",
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(volume_size=200, volume_type="gp3", encrypted=encrypted),
+                )
+            ]
+            if volumes
+            else None,
+            **extra,
+        ),
+    )
+
+
+def _node_group(name, *, instance_types, taints=None, launch_template=True):
+    template = _launch_template(f"{name}-lt") if launch_template else None
+    return aws.eks.NodeGroup(
+        name,
+        aws.eks.NodeGroupArgs(
+            cluster_name="fixture",
+            node_role_arn="arn:aws:iam::123456789012:role/nodes",
+            subnet_ids=["subnet-1"],
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(min_size=0, desired_size=0, max_size=2),
+            instance_types=instance_types,
+            taints=taints,
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=template.id, version="1") if template else None,
+        ),
+    )
+
+
+def _efa_template(name, *, cards, placement=True, instance_type="p5en.48xlarge"):
+    group = aws.ec2.PlacementGroup(f"{name}-pg", aws.ec2.PlacementGroupArgs(strategy="cluster")) if placement else None
+    return _launch_template(
+        name,
+        instance_type=instance_type,
+        network_interfaces=[
+            aws.ec2.LaunchTemplateNetworkInterfaceArgs(
+                network_card_index=card, device_index=0 if card == 0 else 1, interface_type="efa" if card == 0 else "efa-only"
+            )
+            for card in range(cards)
+        ],
+        placement=aws.ec2.LaunchTemplatePlacementArgs(group_name=group.name) if group else None,
+    )
+
+
+def _efa_security_group(name, extra_ingress=()):
+    self_all = dict(protocol="-1", from_port=0, to_port=0, self=True, description="EFA within the group")
+    return aws.ec2.SecurityGroup(
+        name,
+        aws.ec2.SecurityGroupArgs(
+            description="EFA fabric",
+            vpc_id="vpc-1",
+            ingress=[aws.ec2.SecurityGroupIngressArgs(**self_all), *extra_ingress],
+            egress=[aws.ec2.SecurityGroupEgressArgs(**self_all)],
+            tags={"aiplane:efa": "true"},
+        ),
+    )
+
+
+def _cluster(name, *, mode="API", rotation=True):
+    key = aws.kms.Key(f"{name}-key", aws.kms.KeyArgs(enable_key_rotation=rotation, deletion_window_in_days=30))
+    return aws.eks.Cluster(
+        name,
+        aws.eks.ClusterArgs(
+            role_arn="arn:aws:iam::123456789012:role/eks",
+            vpc_config=aws.eks.ClusterVpcConfigArgs(subnet_ids=["subnet-1", "subnet-2"], endpoint_public_access=False),
+            access_config=aws.eks.ClusterAccessConfigArgs(authentication_mode=mode),
+            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=key.arn), resources=["secrets"]
+            ),
+        ),
+    )
+
+
+def _data_bucket(name, *, cmk=True, versioning=True, lifecycle=True, tls_policy=True, purpose="checkpoints"):
+    bucket = aws.s3.Bucket(name, aws.s3.BucketArgs(tags={"aiplane:purpose": purpose}))
+    key = aws.kms.Key(f"{name}-key", aws.kms.KeyArgs(enable_key_rotation=True))
+    default = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+        sse_algorithm="aws:kms" if cmk else "AES256", kms_master_key_id=key.arn if cmk else None
+    )
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{name}-sse",
+        aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
+            bucket=bucket.id,
+            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(apply_server_side_encryption_by_default=default)],
+        ),
+    )
+    if versioning:
+        aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            aws.s3.BucketVersioningInitArgs(
+                bucket=bucket.id,
+                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            ),
+        )
+    if lifecycle:
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            aws.s3.BucketLifecycleConfigurationArgs(
+                bucket=bucket.id,
+                rules=[
+                    aws.s3.BucketLifecycleConfigurationRuleArgs(
+                        id="tiering",
+                        status="Enabled",
+                        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                        transitions=[
+                            aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=30, storage_class="INTELLIGENT_TIERING")
+                        ],
+                        abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                            days_after_initiation=7
+                        ),
+                    )
+                ],
+            ),
+        )
+    if tls_policy:
+        aws.s3.BucketPolicy(
+            f"{name}-policy",
+            aws.s3.BucketPolicyArgs(
+                bucket=bucket.id,
+                policy=bucket.arn.apply(
+                    lambda arn: json.dumps(
+                        {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Sid": "DenyPlaintext",
+                                    "Effect": "Deny",
+                                    "Principal": "*",
+                                    "Action": "s3:*",
+                                    "Resource": [arn, f"{arn}/*"],
+                                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                                }
+                            ],
+                        }
+                    )
+                ),
+            ),
+        )
+    return bucket
+
+
+# rule id -> (pass fixture, fail fixture)
+FIXTURES = {
+    "AIP_GPU_1": (
+        lambda: _launch_template("aip-gpu-1-pass"),
+        lambda: _launch_template("aip-gpu-1-fail", hop_limit=2),
+    ),
+    "AIP_GPU_2": (
+        lambda: _launch_template("aip-gpu-2-pass"),
+        lambda: _launch_template("aip-gpu-2-fail", encrypted="false"),
+    ),
+    "AIP_GPU_3": (
+        lambda: _node_group("aip-gpu-3-pass", instance_types=["p5.48xlarge"], taints=[GPU_TAINT]),
+        lambda: _node_group("aip-gpu-3-fail", instance_types=["g6e.12xlarge"]),
+    ),
+    "AIP_GPU_4": (
+        lambda: _efa_template("aip-gpu-4-pass", cards=16),
+        lambda: _efa_template("aip-gpu-4-fail", cards=4),
+    ),
+    "AIP_GPU_5": (
+        lambda: _efa_security_group("aip-gpu-5-pass"),
+        lambda: _efa_security_group(
+            "aip-gpu-5-fail",
+            [aws.ec2.SecurityGroupIngressArgs(protocol="tcp", from_port=22, to_port=22, cidr_blocks=["10.0.0.0/8"], description="ssh")],
+        ),
+    ),
+    "AIP_EKS_1": (lambda: _cluster("aip-eks-1-pass"), lambda: _cluster("aip-eks-1-fail", mode="API_AND_CONFIG_MAP")),
+    "AIP_EKS_2": (lambda: _cluster("aip-eks-2-pass"), lambda: _cluster("aip-eks-2-fail", rotation=False)),
+    "AIP_EKS_3": (
+        lambda: _node_group("aip-eks-3-pass", instance_types=["m7i.large"]),
+        lambda: _node_group("aip-eks-3-fail", instance_types=["m7i.large"], launch_template=False),
+    ),
+    "AIP_S3_1": (lambda: _data_bucket("aip-s3-1-pass"), lambda: _data_bucket("aip-s3-1-fail", cmk=False)),
+    "AIP_S3_2": (lambda: _data_bucket("aip-s3-2-pass"), lambda: _data_bucket("aip-s3-2-fail", versioning=False)),
+    "AIP_S3_3": (lambda: _data_bucket("aip-s3-3-pass"), lambda: _data_bucket("aip-s3-3-fail", lifecycle=False)),
+    "AIP_S3_4": (lambda: _data_bucket("aip-s3-4-pass"), lambda: _data_bucket("aip-s3-4-fail", tls_policy=False)),
+    # FIN_1's fail fixture is built without the tag transformation: see untagged_program.
+    "AIP_FIN_1": (lambda: aws.sqs.Queue("aip-fin-1-pass"), None),
+}
+
+
+def tagged_program() -> None:
+    pulumi.runtime.register_stack_transformation(cost_tag_transformation("fixtures", "cc-fixtures", {}))
+    for passing, failing in FIXTURES.values():
+        passing()
+        if failing:
+            failing()
+    # A bucket with no data purpose is out of scope for the S3 rules even though it has none of the controls.
+    aws.s3.Bucket("aip-s3-out-of-scope", aws.s3.BucketArgs(tags={"aiplane:purpose": "scratch"}))
+
+
+def untagged_program() -> None:
+    aws.sqs.Queue("aip-fin-1-fail")
