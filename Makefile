@@ -29,6 +29,7 @@ $(CHECKOV_STAMP):
 
 plan: setup
 	$(BIN)/aiplane plan --stack $(STACK)
+	$(BIN)/aiplane check --stack $(STACK)
 
 test: setup
 	$(BIN)/python -m pytest -q
@@ -40,6 +41,7 @@ bench: setup
 docs: setup
 	$(BIN)/aiplane schema --out schemas
 	$(BIN)/python -m aiplane.clidoc --write README.md
+	$(BIN)/python -m aiplane.policy.docs
 
 clean:
 	rm -rf build $(VENV) $(CHECKOV_VENV) .pytest_cache .hypothesis

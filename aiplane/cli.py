@@ -6,12 +6,13 @@ Exit codes: 0 success; 2 bad input (one line per problem on stderr, naming file,
 from __future__ import annotations
 
 import functools
-import json
+import io
 import os
 import sys
 import time
 import traceback
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,7 +28,7 @@ INTERNAL_ERROR_EXIT = 3
 
 app = typer.Typer(
     name="aiplane",
-    help="AI infrastructure as code: synthesize and inspect aiplane stacks offline.",
+    help="AI infrastructure as code: synthesize aiplane stacks offline and check them against policy.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -102,19 +103,14 @@ def plan(
     stack: StackOption,
     out: Annotated[Path | None, typer.Option("--out", help="Output folder. Default: build/STACK.")] = None,
 ) -> None:
-    """Synthesize a stack offline (no cloud account, no Pulumi CLI) and write its resource graph."""
-    from aiplane.engine import synthesize_stack
-    from aiplane.files import write_text_atomic
+    """Synthesize a stack offline (no cloud account, no Pulumi CLI); write its graph and its exports."""
+    from aiplane.build import build_stack
 
-    root_dir = project_dir()
     started = time.perf_counter()
     with stderr.status(f"Synthesizing stack {stack} under Pulumi's mocks runtime…", spinner="dots"):
-        spec, graph = synthesize_stack(root_dir, stack)
+        built = build_stack(project_dir(), stack, out)
     elapsed = time.perf_counter() - started
-    summary = graph.summary()
-    out_dir = out or root_dir / "build" / stack
-    write_text_atomic(out_dir / "graph.json", graph.to_json())
-    write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    spec, summary, out_dir = built.spec, built.summary, built.out_dir
 
     stdout.print(f"[bold]aiplane plan[/bold] · stack [bold]{stack}[/bold] · {spec.region} · from {spec.source}")
     stdout.print(component_tree(summary))
@@ -123,7 +119,7 @@ def plan(
         f"Resources: [green]+ {summary['total']} to create[/green] "
         f"in {len(summary['components'])} components · synthesized in {elapsed:.1f}s"
     )
-    stdout.print(f"Wrote {display_path(out_dir / 'graph.json')} and {display_path(out_dir / 'summary.json')}")
+    stdout.print(f"Wrote graph.json, summary.json, tfplan.json and k8s/ ({len(built.manifests)} manifests) to {display_path(out_dir)}")
 
 
 def component_tree(summary: dict[str, Any]) -> Tree:
@@ -150,6 +146,52 @@ def type_table(summary: dict[str, Any]) -> Table:
     table.add_section()
     table.add_row("[bold]total[/bold]", f"[bold]{summary['total']}[/bold]")
     return table
+
+
+class ReportFormat(str, Enum):
+    cli = "cli"
+    json = "json"
+    sarif = "sarif"
+    junitxml = "junitxml"
+
+
+@app.command()
+@reports_errors
+def check(
+    stack: Annotated[list[str] | None, typer.Option("--stack", "-s", help="Stack to check; repeat for several.")] = None,
+    all_stacks: Annotated[bool, typer.Option("--all", help="Check every stack in stacks/.")] = False,
+    report_format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.cli,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")] = None,
+) -> None:
+    """Policy gate: run checkov (built-in AWS/Kubernetes checks and aiplane's) on what stacks synthesize.
+
+    Exit 0: no unwaived mandatory failure; 1: violations; 2: bad input; 3: the engine failed.
+    """
+    from aiplane.files import write_text_atomic
+    from aiplane.policy.gate import run_gate
+    from aiplane.policy.report import render_cli, render_json, render_junit, render_sarif
+    from aiplane.spec import known_stacks
+
+    root_dir = project_dir()
+    if bool(stack) == all_stacks:
+        raise InputError("--stack/--all: give one or more --stack names, or --all")
+    environments = known_stacks(root_dir / "stacks") if all_stacks else list(dict.fromkeys(stack or []))
+    with stderr.status(f"Checking {', '.join(environments)} with checkov…", spinner="dots"):
+        report = run_gate(root_dir, environments)
+    if report_format is ReportFormat.cli:
+        console = Console(file=io.StringIO(), width=160, highlight=False) if output else stdout
+        render_cli(report, console)
+        text = console.file.getvalue() if output else None
+    else:
+        text = {ReportFormat.json: render_json, ReportFormat.sarif: render_sarif, ReportFormat.junitxml: render_junit}[
+            report_format
+        ](report)
+    if output:
+        write_text_atomic(output, text)
+        stderr.print(f"Wrote {display_path(output)}", markup=False)
+    elif text is not None:
+        sys.stdout.write(text)
+    raise typer.Exit(report.exit_code)
 
 
 @app.command()

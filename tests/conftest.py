@@ -40,5 +40,7 @@ def project_copy(tmp_path, monkeypatch) -> Path:
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(PROJECT_DIR / name, tmp_path / name)
     shutil.copytree(PROJECT_DIR / "stacks", tmp_path / "stacks")
+    shutil.copytree(PROJECT_DIR / "policies", tmp_path / "policies", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / ".venv-checkov").symlink_to(PROJECT_DIR / ".venv-checkov")
     monkeypatch.chdir(tmp_path)
     return tmp_path

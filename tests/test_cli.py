@@ -26,7 +26,8 @@ def test_plan_prints_a_preview_and_writes_graph_and_summary(project_copy):
     assert "cluster (aiplane:cluster:Cluster)" in result.stdout
     assert "aws:ec2/natGateway:NatGateway × 3" in result.stdout
     assert f"Resources: + {summary['total']} to create in 2 components" in result.stdout
-    assert "Wrote build/prod/graph.json and build/prod/summary.json" in result.stdout
+    assert "Wrote graph.json, summary.json, tfplan.json and k8s/ (0 manifests) to build/prod" in result.stdout
+    assert json.loads((out / "tfplan.json").read_text())["planned_values"]["root_module"]["resources"]
 
 
 def test_plan_output_is_byte_identical_across_runs(project_copy, tmp_path):

@@ -25,7 +25,6 @@ from aiplane.graph import GraphResource, ResourceGraph
 
 TERRAFORM_VERSION = "1.9.8"
 AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"
-CONFIG_TYPE_PREFIX = "aiplane_"
 
 TERRAFORM_TYPES: dict[str, str] = {
     "aws:cloudwatch/logGroup:LogGroup": "aws_cloudwatch_log_group",
@@ -178,7 +177,7 @@ def terraform_attribute(resource: GraphResource, wire_name: str) -> str:
 # -- the plan document -----------------------------------------------------------------------------
 
 
-def plan_document(graph: ResourceGraph, component_configs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def plan_document(graph: ResourceGraph) -> dict[str, Any]:
     exported = [resource for resource in graph.resources if is_exported(resource)]
     addresses: dict[str, str] = {}
     for resource in exported:
@@ -220,9 +219,6 @@ def plan_document(graph: ResourceGraph, component_configs: list[dict[str, Any]] 
                 "schema_version": 0,
             }
         )
-    for config in component_configs or []:
-        planned.append({**config, "mode": "managed", "provider_name": "aiplane", "schema_version": 0})
-
     return {
         "format_version": "1.2",
         "terraform_version": TERRAFORM_VERSION,

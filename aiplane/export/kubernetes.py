@@ -1,0 +1,50 @@
+"""Kubernetes resources of the graph as manifests, for checkov's `kubernetes` framework.
+
+pulumi-kubernetes sends each object's manifest fields (apiVersion, kind, metadata, spec, ...) as its
+inputs, camelCase as in YAML, so a manifest is the inputs as they are. Objects Pulumi would auto-name get
+the name the mock runtime gave them.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aiplane.graph import GraphResource, ResourceGraph
+
+KUBERNETES_PREFIX = "kubernetes:"
+# Resources that are not objects in the cluster (Helm releases, YAML bundles, providers).
+NOT_OBJECTS = ("kubernetes:helm.sh/", "kubernetes:yaml", "kubernetes:kustomize")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    urn: str
+    filename: str
+    checkov_id: str  # how checkov names the object: Kind.namespace.name
+    document: dict[str, Any]
+
+
+def is_kubernetes_object(resource: GraphResource) -> bool:
+    return resource.custom and resource.type.startswith(KUBERNETES_PREFIX) and not resource.type.startswith(NOT_OBJECTS)
+
+
+def manifests(graph: ResourceGraph) -> list[Manifest]:
+    found = []
+    for resource in graph.resources:
+        if not is_kubernetes_object(resource):
+            continue
+        document = dict(resource.inputs)
+        metadata = dict(document.get("metadata") or {})
+        metadata.setdefault("name", (resource.outputs.get("metadata") or {}).get("name") or resource.name)
+        document["metadata"] = metadata
+        kind = document.get("kind", resource.type.rsplit(":", 1)[1])
+        namespace = metadata.get("namespace", "default")
+        filename = f"{kind}-{namespace}-{metadata['name']}.yaml".lower()
+        found.append(Manifest(resource.urn, filename, f"{kind}.{namespace}.{metadata['name']}", document))
+    return found
+
+
+def render(manifest: Manifest) -> str:
+    # JSON is YAML; it keeps the export deterministic without a second serializer.
+    return json.dumps(manifest.document, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,176 @@
+"""The gate's report in the formats review tools read: a terminal table, JSON, SARIF 2.1.0 and JUnit XML."""
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from typing import Any
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from aiplane import __version__
+from aiplane.policy.gate import Finding, GateReport
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+STATUS_STYLE = {"violation": "bold red", "advisory": "yellow", "waived": "cyan"}
+
+
+def _summary(report: GateReport) -> dict[str, dict[str, int]]:
+    return {
+        stack.stack: {status: stack.count(status) for status in ("passed", "violation", "advisory", "waived")}
+        for stack in report.stacks
+    }
+
+
+def render_cli(report: GateReport, console: Console) -> None:
+    for stack in report.stacks:
+        failed = [finding for finding in stack.findings if finding.status != "passed"]
+        groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+        for finding in failed:
+            groups[(finding.component, finding.tenant or "-")].append(finding)
+        table = Table(title=f"aiplane check · stack {stack.stack} · {stack.source}", title_justify="left")
+        for column in ("component", "tenant", "status", "check"):
+            table.add_column(column)
+        table.add_column("resource", overflow="fold")
+        table.add_column("source", overflow="fold")
+        for (component, tenant), findings in sorted(groups.items()):
+            for index, finding in enumerate(findings):
+                table.add_row(
+                    component if index == 0 else "",
+                    tenant if index == 0 else "",
+                    Text(finding.status, style=STATUS_STYLE[finding.status]),
+                    f"{finding.check_id} {finding.check_name}",
+                    finding.resource,
+                    f"{finding.source_file}:{finding.source_line}",
+                )
+            table.add_section()
+        counts = _summary(report)[stack.stack]
+        line = Text(
+            f"{stack.stack}: {counts['passed']} passed, {counts['violation']} violations, "
+            f"{counts['advisory']} advisory, {counts['waived']} waived",
+            style="bold red" if counts["violation"] else "bold green",
+        )
+        console.print(Group(table, line) if failed else line)
+    console.print(f"checkov {report.checkov_version} · {len(report.catalog)} aiplane checks")
+
+
+def _finding_json(finding: Finding) -> dict[str, Any]:
+    return {
+        "stack": finding.stack,
+        "check": finding.check_id,
+        "title": finding.check_name,
+        "resource": finding.resource,
+        "status": finding.status,
+        "severity": finding.severity,
+        "severityReason": finding.severity_reason,
+        "component": finding.component,
+        "tenant": finding.tenant,
+        "source": {"file": finding.source_file, "line": finding.source_line},
+        "waiver": None
+        if finding.waiver is None
+        else {"reason": finding.waiver.reason, "owner": finding.waiver.owner, "expires": finding.waiver.expires.isoformat()},
+    }
+
+
+def render_json(report: GateReport) -> str:
+    document = {
+        "checkovVersion": report.checkov_version,
+        "exitCode": report.exit_code,
+        "summary": _summary(report),
+        "findings": [_finding_json(finding) for finding in report.findings if finding.status != "passed"],
+    }
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def render_sarif(report: GateReport) -> str:
+    """SARIF 2.1.0 for GitHub code scanning: failures only, each located in a file the user edits."""
+    failed = [finding for finding in report.findings if finding.status != "passed"]
+    why = {check.id: check.why for check in report.catalog}
+    rules: dict[str, dict[str, Any]] = {}
+    for finding in failed:
+        rule = rules.setdefault(
+            finding.check_id,
+            {
+                "id": finding.check_id,
+                "name": finding.check_id,
+                "shortDescription": {"text": finding.check_name},
+                "fullDescription": {"text": why.get(finding.check_id, finding.check_name)},
+            },
+        )
+        if finding.guideline:
+            rule["helpUri"] = finding.guideline
+    results = []
+    for finding in failed:
+        result: dict[str, Any] = {
+            "ruleId": finding.check_id,
+            "ruleIndex": list(rules).index(finding.check_id),
+            "level": {"violation": "error", "advisory": "warning", "waived": "note"}[finding.status],
+            "message": {"text": f"[{finding.stack}] {finding.resource}: {finding.check_name}"},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": finding.source_file, "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": finding.source_line},
+                    },
+                    "logicalLocations": [{"fullyQualifiedName": finding.resource, "kind": "resource"}],
+                }
+            ],
+            "partialFingerprints": {"aiplane/v1": f"{finding.stack}/{finding.check_id}/{finding.resource}"},
+            "properties": {"stack": finding.stack, "component": finding.component, "tenant": finding.tenant},
+        }
+        if finding.waiver is not None:
+            result["suppressions"] = [{"kind": "external", "status": "accepted", "justification": finding.waiver.reason}]
+        results.append(result)
+    document = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "aiplane",
+                        "version": __version__,
+                        "informationUri": "https://github.com/aiplane/aiplane",
+                        "rules": list(rules.values()),
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The aiplane project root."}}},
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def render_junit(report: GateReport) -> str:
+    suites = ET.Element("testsuites", name="aiplane check")
+    for stack in report.stacks:
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=f"aiplane check {stack.stack}",
+            tests=str(len(stack.findings)),
+            failures=str(stack.count("violation")),
+            skipped=str(stack.count("advisory") + stack.count("waived")),
+        )
+        for finding in stack.findings:
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=f"{stack.stack}.{finding.component}",
+                name=f"{finding.check_id} {finding.resource}",
+                file=finding.source_file,
+                line=str(finding.source_line),
+            )
+            if finding.status == "violation":
+                ET.SubElement(case, "failure", message=finding.check_name, type=finding.check_id).text = (
+                    f"{finding.resource} fails {finding.check_id} ({finding.check_name}) at {finding.source_file}:{finding.source_line}"
+                )
+            elif finding.status == "advisory":
+                ET.SubElement(case, "skipped", message=f"advisory: {finding.severity_reason}")
+            elif finding.status == "waived":
+                ET.SubElement(case, "skipped", message=f"waived until {finding.waiver.expires}: {finding.waiver.reason}")
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
