@@ -1,4 +1,4 @@
-"""`make bench`: plan wall time per shipped stack, and synthesis throughput at two program sizes.
+"""`make bench`: plan wall time per stack, check time against checkov alone, synthesis throughput at two sizes.
 
 Wall times are whole `aiplane plan` processes (interpreter start, imports, synthesis, writing files), the
 figure a user waits for; throughput is measured in one process so that it shows how synthesis alone
@@ -6,6 +6,7 @@ grows with the number of resources. Each figure is the median of several runs: m
 """
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -23,6 +24,8 @@ PLAN_RUNS = 5
 THROUGHPUT_RUNS = 3
 SIZES = (200, 2000)
 PROD_TARGET_SECONDS = 10.0
+CHECK_RUNS = 5
+CHECK_RATIO_TARGET = 1.3
 
 
 class _Cell(AiplaneComponent):
@@ -54,6 +57,34 @@ def plan_seconds(stack: str, out_dir: Path) -> float:
     return time.perf_counter() - started
 
 
+def timed(command: list[str], ok_codes: tuple[int, ...] = (0,)) -> float:
+    started = time.perf_counter()
+    completed = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, env={**os.environ, "BC_SKIP_MAPPING": "TRUE"})
+    elapsed = time.perf_counter() - started
+    if completed.returncode not in ok_codes:
+        raise SystemExit(f"{' '.join(command)} exited {completed.returncode}: {completed.stderr.decode()[-500:]}")
+    return elapsed
+
+
+def check_against_checkov(stack: str = "prod") -> tuple[float, float]:
+    """`aiplane check` end to end against the checkov CLI alone on the files that check exported."""
+    check = [sys.executable, "-m", "aiplane.cli", "check", "--stack", stack, "--format", "json"]
+    timed(check)  # writes build/<stack>/ for checkov's own runs
+    out = PROJECT_DIR / "build" / stack
+    checkov = [str(PROJECT_DIR / ".venv-checkov" / "bin" / "checkov"), "--skip-download", "--quiet", "-o", "json"]
+    checkov += ["--external-checks-dir", str(PROJECT_DIR / "policies" / "checks"), "-f", str(out / "tfplan.json")]
+    frameworks = ["terraform_plan"]
+    if any((out / "k8s").glob("*.yaml")):
+        checkov += ["-d", str(out / "k8s")]
+        frameworks.append("kubernetes")
+    checkov += ["--framework", *frameworks]
+    check_times, checkov_times = [], []
+    for _ in range(CHECK_RUNS):  # interleaved, so both see the same machine
+        check_times.append(timed(check))
+        checkov_times.append(timed(checkov, ok_codes=(0, 1)))
+    return statistics.median(check_times), statistics.median(checkov_times)
+
+
 def throughput(resources: int) -> float:
     started = time.perf_counter()
     graph = synthesize(_program(resources), stack="bench", region="us-east-1")
@@ -73,6 +104,11 @@ def main() -> None:
             if stack == "prod":
                 prod_median = median
     print(f"  prod target: < {PROD_TARGET_SECONDS:.0f} s -> {prod_median / PROD_TARGET_SECONDS:.2f} of the budget")
+
+    check_seconds, checkov_seconds = check_against_checkov()
+    print(f"aiplane check --stack prod against checkov alone on the same files, median of {CHECK_RUNS} interleaved runs")
+    print(f"  aiplane check {check_seconds:.2f} s · checkov {checkov_seconds:.2f} s")
+    print(f"  ratio {check_seconds / checkov_seconds:.2f} (target <= {CHECK_RATIO_TARGET})")
 
     print(f"synthesis throughput in one process, median of {THROUGHPUT_RUNS} runs")
     throughput(40)  # warm imports and the mocks runtime, so the first size is not charged for them

@@ -245,3 +245,17 @@ def test_cli_table_groups_by_component_and_tenant(project_copy):
 
 def test_policy_reference_is_current():
     assert (PROJECT_DIR / "docs" / "policies.md").read_text() == render_policy_docs(PROJECT_DIR), "run `make docs`"
+
+
+def test_pull_request_workflow_runs_the_gate_and_uploads_sarif():
+    from aiplane.spec import read_yaml
+
+    workflow = read_yaml(PROJECT_DIR / ".github" / "workflows" / "policy.yml")
+    steps = workflow["jobs"]["aiplane-check"]["steps"]
+    commands = [step.get("run", "") for step in steps]
+    assert any("aiplane check --all --format sarif --output aiplane.sarif" in command for command in commands)
+    upload = next(step for step in steps if step.get("uses", "").startswith("github/codeql-action/upload-sarif"))
+    assert upload["with"]["sarif_file"] == "aiplane.sarif"
+    assert workflow["permissions"]["security-events"] == "write"
+    (hook,) = read_yaml(PROJECT_DIR / ".pre-commit-hooks.yaml")
+    assert hook["entry"] == "aiplane check --all" and hook["pass_filenames"] is False
