@@ -19,7 +19,7 @@ from aiplane.errors import InputError, describe_validation_error
 from aiplane.export.terraform import address, is_exported
 from aiplane.graph import GraphResource
 from aiplane.policy.catalog import CheckInfo, load_catalog
-from aiplane.policy.scanner import CheckovSession, Scan
+from aiplane.policy.scanner import CheckovSession, EngineError, Scan
 from aiplane.spec import Model, display_path, known_stacks, read_yaml
 from aiplane.tagging import TENANT_TAG
 
@@ -220,6 +220,9 @@ def run_gate(project_dir: Path, environments: list[str], today: date | None = No
         raw = session.run(scans, checks_dir, {check.id for check in catalog})
     finally:
         session.abandon()
+    for environment, build in builds.items():
+        if build.graph.custom_resources and not raw["scans"][environment]["results"]:
+            raise EngineError(f"checkov reported no result at all for stack {environment}; refusing to call that a pass")
     stacks = [
         StackResult(
             environment,

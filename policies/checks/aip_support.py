@@ -5,6 +5,7 @@ mappings; these helpers unwrap that once, in one place.
 """
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from checkov.common.models.enums import CheckCategories, CheckResult
@@ -51,10 +52,14 @@ def is_gpu_instance(instance_type: str) -> bool:
 
 
 class AiplaneCheck(BaseResourceCheck):
-    """A check whose id, title and resources come from its module's ID, TITLE and RESOURCES constants."""
+    """A check described by its module's ID, TITLE, RESOURCES and CATEGORY constants (WHY is for the docs),
+    so that what checkov runs and what `docs/policies.md` says come from the same lines."""
 
-    def __init__(self, check_id: str, title: str, resources: tuple[str, ...], category: CheckCategories):
-        super().__init__(name=title, id=check_id, categories=[category], supported_resources=list(resources))
+    def __init__(self):
+        module = sys.modules[type(self).__module__]
+        super().__init__(
+            name=module.TITLE, id=module.ID, categories=[module.CATEGORY], supported_resources=list(module.RESOURCES)
+        )
 
 
 __all__ = ["AiplaneCheck", "CheckCategories", "CheckResult", "block", "blocks", "value", "is_gpu_instance", "EFA_NETWORK_CARDS"]

@@ -7,13 +7,11 @@ WHY = (
     "everyone out. Access entries are AWS API objects: declared in the stack, reviewed, and auditable in "
     "CloudTrail. Tenant boundaries build on them."
 )
+CATEGORY = CheckCategories.IAM
 RESOURCES = ("aws_eks_cluster",)
 
 
 class EksAccessEntriesOnly(AiplaneCheck):
-    def __init__(self):
-        super().__init__(ID, TITLE, RESOURCES, CheckCategories.IAM)
-
     def scan_resource_conf(self, conf):
         mode = value(block(conf, "access_config"), "authentication_mode")
         return CheckResult.PASSED if mode == "API" else CheckResult.FAILED

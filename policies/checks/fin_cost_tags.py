@@ -7,14 +7,12 @@ WHY = (
     "aiplane:cost-center on everything that can be tagged, so that 'what did this cost last week' has an "
     "answer per environment, component and team. Resources that cannot be tagged are not checked."
 )
+CATEGORY = CheckCategories.CONVENTION
 RESOURCES = ("aws_*",)
 REQUIRED = ("aiplane:environment", "aiplane:component", "aiplane:cost-center")
 
 
 class CostAllocationTags(AiplaneCheck):
-    def __init__(self):
-        super().__init__(ID, TITLE, RESOURCES, CheckCategories.CONVENTION)
-
     def scan_resource_conf(self, conf):
         if "tags" not in conf:
             return CheckResult.UNKNOWN  # the export marks every taggable type with a tags attribute

@@ -7,14 +7,12 @@ WHY = (
     "interface (p5.48xlarge has 32), and nodes outside one cluster placement group get higher latency. "
     "Device index 0 must sit on card 0, where the primary interface lives."
 )
+CATEGORY = CheckCategories.NETWORKING
 RESOURCES = ("aws_launch_template",)
 EFA_TYPES = ("efa", "efa-only")
 
 
 class EfaInterfacesOnEveryCard(AiplaneCheck):
-    def __init__(self):
-        super().__init__(ID, TITLE, RESOURCES, CheckCategories.NETWORKING)
-
     def scan_resource_conf(self, conf):
         interfaces = blocks(conf, "network_interfaces")
         efa = [interface for interface in interfaces if value(interface, "interface_type") in EFA_TYPES]

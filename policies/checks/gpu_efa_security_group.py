@@ -7,13 +7,11 @@ WHY = (
     "itself; any other inbound rule opens the training fabric to the rest of the network. Applies to "
     "security groups tagged aiplane:efa = true."
 )
+CATEGORY = CheckCategories.NETWORKING
 RESOURCES = ("aws_security_group",)
 
 
 class EfaSecurityGroupSelfOnly(AiplaneCheck):
-    def __init__(self):
-        super().__init__(ID, TITLE, RESOURCES, CheckCategories.NETWORKING)
-
     def scan_resource_conf(self, conf):
         if str((value(conf, "tags") or {}).get("aiplane:efa", "")).lower() != "true":
             return CheckResult.UNKNOWN

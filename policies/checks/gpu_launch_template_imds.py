@@ -7,13 +7,11 @@ WHY = (
     "can read the node role's credentials from the instance metadata service; pods must get AWS access "
     "through EKS Pod Identity instead."
 )
+CATEGORY = CheckCategories.GENERAL_SECURITY
 RESOURCES = ("aws_launch_template",)
 
 
 class LaunchTemplateImdsv2HopLimit(AiplaneCheck):
-    def __init__(self):
-        super().__init__(ID, TITLE, RESOURCES, CheckCategories.GENERAL_SECURITY)
-
     def scan_resource_conf(self, conf):
         options = block(conf, "metadata_options")
         if value(options, "http_tokens") != "required":

@@ -6,13 +6,11 @@ WHY = (
     "Node disks cache model weights, datasets and container images. A launch template that does not declare "
     "its root volume inherits whatever the AMI says; every declared EBS volume must be encrypted."
 )
+CATEGORY = CheckCategories.ENCRYPTION
 RESOURCES = ("aws_launch_template",)
 
 
 class LaunchTemplateVolumesEncrypted(AiplaneCheck):
-    def __init__(self):
-        super().__init__(ID, TITLE, RESOURCES, CheckCategories.ENCRYPTION)
-
     def scan_resource_conf(self, conf):
         volumes = [block(mapping, "ebs") for mapping in blocks(conf, "block_device_mappings")]
         volumes = [volume for volume in volumes if volume is not None]

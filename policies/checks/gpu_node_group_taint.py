@@ -6,13 +6,11 @@ WHY = (
     "Without the taint, any pod can land on a GPU node and hold an instance that costs tens of dollars an "
     "hour without using its GPUs; only pods that tolerate the taint, and ask for GPUs, should schedule there."
 )
+CATEGORY = CheckCategories.GENERAL_SECURITY
 RESOURCES = ("aws_eks_node_group",)
 
 
 class GpuNodeGroupTaint(AiplaneCheck):
-    def __init__(self):
-        super().__init__(ID, TITLE, RESOURCES, CheckCategories.GENERAL_SECURITY)
-
     def scan_resource_conf(self, conf):
         ami_type = str(value(conf, "ami_type", ""))
         instance_types = value(conf, "instance_types") or []

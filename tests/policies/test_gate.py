@@ -259,3 +259,32 @@ def test_pull_request_workflow_runs_the_gate_and_uploads_sarif():
     assert workflow["permissions"]["security-events"] == "write"
     (hook,) = read_yaml(PROJECT_DIR / ".pre-commit-hooks.yaml")
     assert hook["entry"] == "aiplane check --all" and hook["pass_filenames"] is False
+
+
+
+def checkov_answering(project, tmp_path, dev_scan):
+    """A fake checkov that loads every aiplane check and answers `dev_scan` for the dev stack."""
+    from aiplane.policy.catalog import load_catalog
+
+    answer = json.dumps(
+        {
+            "checkov_version": "x",
+            "loaded_custom_checks": sorted(check.id for check in load_catalog(project / "policies" / "checks")),
+            "scans": {"dev": dev_scan},
+        }
+    )
+    return fake_checkov(tmp_path, f"cat >/dev/null; echo '{answer}'\n")
+
+
+@pytest.mark.parametrize(
+    ("dev_scan", "message"),
+    [
+        ({"results": [], "parsing_errors": []}, "checkov reported no result at all for stack dev"),
+        ({"results": [], "parsing_errors": ["build/dev/tfplan.json"]}, "checkov could not parse build/dev/tfplan.json for stack dev"),
+    ],
+)
+def test_an_answer_without_results_is_not_a_pass(project_copy, tmp_path, monkeypatch, dev_scan, message):
+    monkeypatch.setenv("AIPLANE_CHECKOV", checkov_answering(project_copy, tmp_path, dev_scan))
+    result = runner.invoke(app, ["check", "--stack", "dev"])
+    assert result.exit_code == 3
+    assert message in result.stderr
