@@ -14,6 +14,7 @@ from aiplane.spec import known_stacks
 AREAS = {
     "GPU": "GPU pools",
     "EKS": "Cluster",
+    "NET": "Network",
     "S3": "Storage",
     "FIN": "FinOps",
     "GW": "Gateway",

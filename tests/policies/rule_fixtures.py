@@ -36,7 +36,7 @@ def _launch_template(name, *, tokens="required", hop_limit=1, encrypted="true", 
     )
 
 
-def _node_group(name, *, instance_types, taints=None, launch_template=True):
+def _node_group(name, *, instance_types, taints=None, launch_template=True, ami_type="AL2023_x86_64_NVIDIA"):
     template = _launch_template(f"{name}-lt") if launch_template else None
     return aws.eks.NodeGroup(
         name,
@@ -46,6 +46,7 @@ def _node_group(name, *, instance_types, taints=None, launch_template=True):
             subnet_ids=["subnet-1"],
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(min_size=0, desired_size=0, max_size=2),
             instance_types=instance_types,
+            ami_type=ami_type,
             taints=taints,
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=template.id, version="1") if template else None,
         ),
@@ -164,6 +165,28 @@ def _data_bucket(name, *, cmk=True, versioning=True, lifecycle=True, tls_policy=
     return bucket
 
 
+def _endpoints(name, *, wired=True):
+    aws.ec2.VpcEndpoint(
+        f"{name}-s3",
+        aws.ec2.VpcEndpointArgs(
+            vpc_id="vpc-1",
+            service_name="com.amazonaws.us-east-1.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=["rtb-1"] if wired else None,
+        ),
+    )
+    aws.ec2.VpcEndpoint(
+        f"{name}-ecr",
+        aws.ec2.VpcEndpointArgs(
+            vpc_id="vpc-1",
+            service_name="com.amazonaws.us-east-1.ecr.dkr",
+            vpc_endpoint_type="Interface",
+            subnet_ids=["subnet-1"],
+            private_dns_enabled=wired,
+        ),
+    )
+
+
 # rule id -> (pass fixture, fail fixture)
 FIXTURES = {
     "AIP_GPU_1": (
@@ -189,6 +212,11 @@ FIXTURES = {
             [aws.ec2.SecurityGroupIngressArgs(protocol="tcp", from_port=22, to_port=22, cidr_blocks=["10.0.0.0/8"], description="ssh")],
         ),
     ),
+    "AIP_GPU_6": (
+        lambda: _node_group("aip-gpu-6-pass", instance_types=["g6e.xlarge"], taints=[GPU_TAINT]),
+        lambda: _node_group("aip-gpu-6-fail", instance_types=["g6e.xlarge"], taints=[GPU_TAINT], ami_type="AL2023_x86_64_STANDARD"),
+    ),
+    "AIP_NET_1": (lambda: _endpoints("aip-net-1-pass"), lambda: _endpoints("aip-net-1-fail", wired=False)),
     "AIP_EKS_1": (lambda: _cluster("aip-eks-1-pass"), lambda: _cluster("aip-eks-1-fail", mode="API_AND_CONFIG_MAP")),
     "AIP_EKS_2": (lambda: _cluster("aip-eks-2-pass"), lambda: _cluster("aip-eks-2-fail", rotation=False)),
     "AIP_EKS_3": (

@@ -35,7 +35,7 @@ def test_shipped_stacks_pass_their_profiles(shipped_report):
 def test_every_aiplane_check_ran_on_the_shipped_stacks(shipped_report):
     ran = {finding.check_id for finding in shipped_report.findings}
     # Checks whose resources the platform does not build yet (GPU pools, data buckets) report nothing.
-    assert {"AIP_EKS_1", "AIP_EKS_2", "AIP_EKS_3", "AIP_GPU_1", "AIP_GPU_2", "AIP_FIN_1"} <= ran
+    assert {"AIP_EKS_1", "AIP_EKS_2", "AIP_EKS_3", "AIP_GPU_1", "AIP_GPU_2", "AIP_NET_1", "AIP_FIN_1"} <= ran
 
 
 def test_dev_advisories_are_the_profiles_exceptions(shipped_report):
