@@ -139,7 +139,7 @@ def test_iam_documents_are_json_with_real_arns(shipped):
         for statement in document["Statement"]:
             resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
             for arn in resources:
-                assert arn == "*" or arn.startswith(f"arn:aws:") and account in arn and spec.region in arn, arn
+                assert arn == "*" or arn.startswith("arn:aws:") and account in arn and spec.region in arn, arn
 
 
 def test_cluster_args_refuse_an_unrestricted_public_endpoint():

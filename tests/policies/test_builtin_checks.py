@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 
-import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pytest
