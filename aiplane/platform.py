@@ -5,9 +5,13 @@ from dataclasses import dataclass
 
 import pulumi
 
+from aiplane.catalog import load_catalog
+from aiplane.profiles import PROFILES
 from aiplane.spec import StackSpec
 from aiplane.tagging import cost_tag_transformation
 from components.cluster import Cluster, ClusterArgs, NodeGroupSizing
+from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
+from components.gpu_software import GpuSoftware, GpuSoftwareArgs
 from components.network import Network, NetworkArgs
 
 
@@ -15,6 +19,8 @@ from components.network import Network, NetworkArgs
 class Platform:
     network: Network
     cluster: Cluster
+    gpu_pools: dict[str, GpuNodePool]
+    gpu_software: GpuSoftware | None
 
 
 def build(spec: StackSpec) -> Platform:
@@ -51,9 +57,61 @@ def build(spec: StackSpec) -> Platform:
             addons=cluster_spec.addons,
         ),
     )
+    gpu_pools = build_gpu_pools(spec, network, cluster)
+    gpu_software = None
+    if gpu_pools:
+        gpu_software = GpuSoftware(
+            "gpu-software",
+            GpuSoftwareArgs(
+                cluster_name=cluster.cluster_name,
+                cluster_endpoint=cluster.endpoint,
+                kubernetes_provider=cluster.provider,
+                efa=any(pool.wants_efa for pool in platform.compute.pools),
+                karpenter_node_role_arns=[
+                    gpu_pools[pool.name].node_role_arn for pool in platform.compute.pools if pool.mode == "karpenter"
+                ],
+            ),
+        )
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("privateSubnetIds", network.private_subnet_ids)
     pulumi.export("clusterName", cluster.cluster_name)
     pulumi.export("clusterEndpoint", cluster.endpoint)
     pulumi.export("kubeconfig", cluster.kubeconfig)
-    return Platform(network=network, cluster=cluster)
+    pulumi.export("gpuPools", {name: pool.labels for name, pool in gpu_pools.items()})
+    return Platform(network=network, cluster=cluster, gpu_pools=gpu_pools, gpu_software=gpu_software)
+
+
+def build_gpu_pools(spec: StackSpec, network: Network, cluster: Cluster) -> dict[str, GpuNodePool]:
+    """One component per pool, sized by the capacity plan that validated the stack file."""
+    catalog = load_catalog()
+    plan = spec.platform.compute.plan
+    pools = {}
+    for pool in spec.platform.compute.pools:
+        profile = PROFILES[pool.profile]
+        sizes = plan.pool(pool.name)
+        zones = pool.availability_zones or spec.zones
+        if profile.multi_node or pool.wants_efa:
+            zones = zones[:1]  # one placement group, one zone
+        pools[pool.name] = GpuNodePool(
+            f"gpu-{pool.name}",
+            GpuNodePoolArgs(
+                cluster_name=cluster.cluster_name,
+                cluster_security_group_id=cluster.cluster_security_group_id,
+                vpc_id=network.vpc_id,
+                pool_name=pool.name,
+                subnet_ids=[network.private_subnet_ids_by_zone[zone] for zone in zones],
+                profile=pool.profile,
+                instances=[catalog.instances[name] for name in pool.instance_types],
+                mode=pool.mode,
+                capacity_types=pool.effective_capacity_types,
+                capacity_reservation_id=pool.capacity_reservation_id,
+                efa=pool.wants_efa,
+                min_size=sizes.min_nodes,
+                desired_size=sizes.desired_nodes,
+                max_size=sizes.max_nodes,
+                disk_size_gib=pool.disk_size_gib or profile.disk_gib,
+                max_unavailable_percentage=profile.max_unavailable_percentage,
+                kubernetes_provider=cluster.provider if pool.mode == "karpenter" else None,
+            ),
+        )
+    return pools

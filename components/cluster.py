@@ -21,10 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from components.base import AiplaneComponent
 from components.encryption import encrypted_log_group, rotating_key
 from components.iam import account_key_policy, allow_policy, service_role
+from components.nodes import encrypted_root_volume, imdsv2_only, node_role
 
 CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-NODE_MANAGED_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy")
 # CoreDNS needs nodes to schedule on; the others run as DaemonSets or on the control plane's terms.
 ADDONS_NEEDING_NODES = {"coredns"}
 
@@ -210,31 +210,14 @@ class Cluster(AiplaneComponent):
         )
 
     def _system_nodes(self, name: str, args: ClusterArgs, cluster: aws.eks.Cluster) -> aws.eks.NodeGroup:
-        node_role = service_role(self, f"{name}-node-role", "ec2.amazonaws.com", f"System nodes of {args.cluster_name}")
-        attachments = [
-            aws.iam.RolePolicyAttachment(
-                f"{name}-node-{policy}",
-                aws.iam.RolePolicyAttachmentArgs(role=node_role.name, policy_arn=f"arn:aws:iam::aws:policy/{policy}"),
-                opts=self.child(),
-            )
-            for policy in NODE_MANAGED_POLICIES
-        ]
+        role, attachments = node_role(self, name, f"System nodes of {args.cluster_name}")
         sizing = args.system_nodes
         launch_template = aws.ec2.LaunchTemplate(
             f"{name}-system-lt",
             aws.ec2.LaunchTemplateArgs(
                 description=f"System nodes of {args.cluster_name}",
-                metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
-                    http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
-                ),
-                block_device_mappings=[
-                    aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                        device_name="/dev/xvda",
-                        ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                            volume_size=sizing.disk_size_gib, volume_type="gp3", encrypted="true", delete_on_termination="true"
-                        ),
-                    )
-                ],
+                metadata_options=imdsv2_only(),
+                block_device_mappings=[encrypted_root_volume(sizing.disk_size_gib)],
             ),
             opts=self.child(),
         )
@@ -242,7 +225,7 @@ class Cluster(AiplaneComponent):
             f"{name}-system-nodes",
             aws.eks.NodeGroupArgs(
                 cluster_name=cluster.name,
-                node_role_arn=node_role.arn,
+                node_role_arn=role.arn,
                 subnet_ids=args.private_subnet_ids,
                 instance_types=sizing.instance_types,
                 capacity_type=sizing.capacity_type,

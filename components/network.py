@@ -38,6 +38,7 @@ class Network(AiplaneComponent):
     vpc_id: pulumi.Output[str]
     public_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids: list[pulumi.Output[str]]
+    private_subnet_ids_by_zone: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aiplane:network:Network", name, opts)
@@ -166,6 +167,7 @@ class Network(AiplaneComponent):
         self.vpc_id = vpc.id
         self.public_subnet_ids = [subnet.id for subnet in public.values()]
         self.private_subnet_ids = private_subnet_ids
+        self.private_subnet_ids_by_zone = {zone: subnet.id for zone, subnet in private.items()}
         self.register_outputs(
             {"vpcId": self.vpc_id, "publicSubnetIds": self.public_subnet_ids, "privateSubnetIds": self.private_subnet_ids}
         )

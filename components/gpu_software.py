@@ -1,0 +1,211 @@
+"""The software GPU nodes need, installed once per cluster: the NVIDIA GPU Operator (with node feature
+discovery, GPU feature discovery and the DCGM exporter), the EFA device plugin where a pool uses EFA, and
+the Karpenter controller where a pool runs under Karpenter.
+
+Defaults (behaviour, not options):
+- Helm charts are pinned; moving a version is a reviewed change to this file;
+- the operator uses the driver and container toolkit of the AL2023 NVIDIA AMI instead of installing its
+  own, so a node boots ready and a driver is never compiled on it;
+- the DCGM exporter runs with a ServiceMonitor, for the observability plane's Prometheus to scrape;
+- every DaemonSet tolerates the GPU taint, so it reaches the nodes that keep everything else off.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+from pydantic import BaseModel, ConfigDict, Field
+
+from aiplane.profiles import GPU_TAINT
+from components.base import AiplaneComponent
+from components.iam import service_role
+
+GPU_OPERATOR_CHART = {"chart": "gpu-operator", "version": "v25.3.4", "repo": "https://helm.ngc.nvidia.com/nvidia"}
+EFA_PLUGIN_CHART = {"chart": "aws-efa-k8s-device-plugin", "version": "v0.5.7", "repo": "https://aws.github.io/eks-charts"}
+KARPENTER_CHART = {"chart": "oci://public.ecr.aws/karpenter/karpenter", "version": "1.5.0"}
+GPU_OPERATOR_NAMESPACE = "gpu-operator"
+KARPENTER_NAMESPACE = "kube-system"
+KARPENTER_SERVICE_ACCOUNT = "karpenter"
+GPU_TOLERATION = {"key": GPU_TAINT["key"], "operator": "Exists", "effect": GPU_TAINT["effect"]}
+# The label the VPC CNI puts on nodes with EFA interfaces.
+EFA_NODE_LABEL = "vpc.amazonaws.com/efa.present"
+
+
+class GpuSoftwareArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    cluster_name: Any = Field(description="pulumi.Input[str]")
+    cluster_endpoint: Any = Field(description="pulumi.Input[str]")
+    kubernetes_provider: Any = Field(description="k8s.Provider for the cluster")
+    efa: bool = Field(description="Install the EFA device plugin (some pool uses EFA).")
+    karpenter_node_role_arns: list[Any] = Field(default_factory=list, description="Roles of Karpenter pools' nodes")
+
+
+def gpu_operator_values() -> dict[str, Any]:
+    return {
+        "driver": {"enabled": False},
+        "toolkit": {"enabled": False},
+        "devicePlugin": {"enabled": True},
+        "nfd": {"enabled": True},
+        "gfd": {"enabled": True},
+        "migManager": {"enabled": False},
+        "dcgmExporter": {"enabled": True, "serviceMonitor": {"enabled": True}},
+        "daemonsets": {"tolerations": [GPU_TOLERATION]},
+        "node-feature-discovery": {"worker": {"tolerations": [GPU_TOLERATION]}},
+    }
+
+
+class GpuSoftware(AiplaneComponent):
+    def __init__(self, name: str, args: GpuSoftwareArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("aiplane:gpu:GpuSoftware", name, opts)
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-gpu-operator-ns",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=GPU_OPERATOR_NAMESPACE,
+                # The operator's DaemonSets load kernel modules and mount host paths: privileged by design.
+                labels={"pod-security.kubernetes.io/enforce": "privileged"},
+            ),
+            opts=on_cluster,
+        )
+        helm_release(
+            f"{name}-gpu-operator", GPU_OPERATOR_CHART, GPU_OPERATOR_NAMESPACE, gpu_operator_values(),
+            pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[namespace])),
+        )
+        if args.efa:
+            helm_release(
+                f"{name}-efa-device-plugin",
+                EFA_PLUGIN_CHART,
+                "kube-system",
+                {"nodeSelector": {EFA_NODE_LABEL: "true"}, "tolerations": [GPU_TOLERATION]},
+                on_cluster,
+            )
+        if args.karpenter_node_role_arns:
+            self._karpenter(name, args, on_cluster)
+        self.register_outputs({})
+
+    def _karpenter(self, name: str, args: GpuSoftwareArgs, on_cluster: pulumi.ResourceOptions) -> None:
+        account_id = aws.get_caller_identity_output().account_id
+        controller_role = service_role(
+            self, f"{name}-karpenter-role", "pods.eks.amazonaws.com", "Karpenter controller (EKS Pod Identity)",
+            ("sts:AssumeRole", "sts:TagSession"),
+        )
+        aws.iam.RolePolicy(
+            f"{name}-karpenter-policy",
+            aws.iam.RolePolicyArgs(
+                role=controller_role.id,
+                policy=pulumi.Output.all(args.cluster_name, account_id, args.karpenter_node_role_arns).apply(
+                    lambda values: karpenter_controller_policy(values[0], values[1], values[2])
+                ),
+            ),
+            opts=self.child(),
+        )
+        association = aws.eks.PodIdentityAssociation(
+            f"{name}-karpenter-identity",
+            aws.eks.PodIdentityAssociationArgs(
+                cluster_name=args.cluster_name,
+                namespace=KARPENTER_NAMESPACE,
+                service_account=KARPENTER_SERVICE_ACCOUNT,
+                role_arn=controller_role.arn,
+            ),
+            opts=self.child(),
+        )
+        values = pulumi.Output.all(args.cluster_name, args.cluster_endpoint).apply(
+            lambda v: {
+                "settings": {"clusterName": v[0], "clusterEndpoint": v[1]},
+                "serviceAccount": {"name": KARPENTER_SERVICE_ACCOUNT},
+                "controller": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "1Gi"}}},
+            }
+        )
+        helm_release(
+            f"{name}-karpenter", KARPENTER_CHART, KARPENTER_NAMESPACE, values,
+            pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[association])),
+        )
+
+
+def helm_release(name: str, chart: dict[str, str], namespace: str, values: Any, opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
+    return k8s.helm.v3.Release(
+        name,
+        k8s.helm.v3.ReleaseArgs(
+            chart=chart["chart"],
+            version=chart["version"],
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart["repo"]) if "repo" in chart else None,
+            namespace=namespace,
+            values=values,
+            atomic=True,
+        ),
+        opts=opts,
+    )
+
+
+def karpenter_controller_policy(cluster_name: str, account_id: str, node_role_arns: list[str]) -> str:
+    """What the controller needs to launch and retire this cluster's nodes, and nothing of other clusters:
+    what it creates must carry the cluster's tag, what it deletes must already carry it, and it may pass
+    only the node roles of Karpenter pools. After the controller policy in Karpenter's getting-started guide."""
+    tag_key = f"kubernetes.io/cluster/{cluster_name}"
+    created = [f"arn:aws:ec2:*:{account_id}:{kind}/*" for kind in ("fleet", "instance", "volume", "network-interface", "launch-template", "spot-instance-request")]
+    referenced = ["arn:aws:ec2:*::image/*", "arn:aws:ec2:*::snapshot/*"] + [
+        f"arn:aws:ec2:*:{account_id}:{kind}/*" for kind in ("security-group", "subnet", "capacity-reservation")
+    ]
+    launch = ["ec2:RunInstances", "ec2:CreateFleet"]
+    statements = [
+        {"Sid": "LaunchFromSharedResources", "Effect": "Allow", "Action": launch, "Resource": referenced},
+        {
+            "Sid": "CreateOwnedResources",
+            "Effect": "Allow",
+            "Action": [*launch, "ec2:CreateLaunchTemplate"],
+            "Resource": created,
+            "Condition": {"StringEquals": {f"aws:RequestTag/{tag_key}": "owned"}},
+        },
+        {
+            "Sid": "TagOnCreate",
+            "Effect": "Allow",
+            "Action": "ec2:CreateTags",
+            "Resource": created,
+            "Condition": {
+                "StringEquals": {
+                    f"aws:RequestTag/{tag_key}": "owned",
+                    "ec2:CreateAction": ["RunInstances", "CreateFleet", "CreateLaunchTemplate"],
+                }
+            },
+        },
+        {
+            "Sid": "UseAndRetireOwnedResources",
+            "Effect": "Allow",
+            "Action": [*launch, "ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
+            "Resource": [f"arn:aws:ec2:*:{account_id}:instance/*", f"arn:aws:ec2:*:{account_id}:launch-template/*"],
+            "Condition": {"StringEquals": {f"aws:ResourceTag/{tag_key}": "owned"}},
+        },
+        {
+            "Sid": "Discover",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:DescribeAvailabilityZones", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeInstanceTypeOfferings",
+                "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates", "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets", "ec2:DescribeCapacityReservations", "pricing:GetProducts",
+            ],
+            "Resource": "*",
+        },
+        {"Sid": "AmiParameters", "Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "arn:aws:ssm:*::parameter/aws/service/*"},
+        {
+            "Sid": "PassNodeRole",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": node_role_arns,
+            "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+        },
+        {
+            "Sid": "NodeInstanceProfiles",
+            "Effect": "Allow",
+            "Action": [
+                "iam:CreateInstanceProfile", "iam:TagInstanceProfile", "iam:AddRoleToInstanceProfile",
+                "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile",
+            ],
+            "Resource": f"arn:aws:iam::{account_id}:instance-profile/*",
+        },
+        {"Sid": "Cluster", "Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": f"arn:aws:eks:*:{account_id}:cluster/{cluster_name}"},
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
