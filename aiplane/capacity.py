@@ -28,6 +28,10 @@ COMPUTE_CEILING = 0.8
 # Serving engines reach less than the ceilings (scheduling, attention kernels, sampling, communication).
 # Calibrated against published benchmarks: see docs/capacity.md and tests/aiplane/test_capacity.py.
 SERVING_EFFICIENCY = 0.75
+# Tensor parallelism adds two all-reduces per layer to every decode step; at small batches their latency,
+# not their bandwidth, is what costs. Fitted to published TP=2/4/8 decode figures on A100 and H100 (see
+# tests/aiplane/test_capacity_calibration.py): 20-36 us per all-reduce; 25 us is the middle.
+TP_ALLREDUCE_LATENCY_S = 25e-6
 # Share of GPU memory an engine may use (vLLM's default gpu_memory_utilization).
 USABLE_MEMORY_FRACTION = 0.9
 # Activations, CUDA graphs and the engine's workspace, per GPU, outside weights and KV cache.
@@ -129,6 +133,8 @@ def replica_performance(model: ServedModel, accelerator: Accelerator, tensor_par
     mean_sequence = model.prompt_tokens + model.completion_tokens / 2
     step_bytes = model.weight_bytes + batch * mean_sequence * model.kv_bytes_per_token
     time_per_token = step_bytes / bandwidth
+    if tensor_parallel > 1:
+        time_per_token += 2 * model.layers * TP_ALLREDUCE_LATENCY_S
     time_to_first_token = 2 * model.parameters_billion * 1e9 * model.prompt_tokens / compute
     return ReplicaPerformance(
         tensor_parallel=tensor_parallel,

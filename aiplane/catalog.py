@@ -56,7 +56,9 @@ class InstanceType(_Model):
     network_cards: Annotated[int, Field(ge=1)]
     max_efa_interfaces: Annotated[int, Field(ge=0)]
     efa_only_interfaces: bool = Field(description="Whether the instance accepts the EFA-only interface type.")
-    on_demand_usd_per_hour: Annotated[float, Field(gt=0)]
+    on_demand_usd_per_hour: Annotated[float, Field(gt=0)] | None = Field(
+        description="Linux, in the catalog's price region; null where AWS sells the type only as Capacity Blocks."
+    )
     sources: FigureSources
 
     @model_validator(mode="after")

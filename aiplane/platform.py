@@ -65,6 +65,7 @@ def build(spec: StackSpec) -> Platform:
             GpuSoftwareArgs(
                 cluster_name=cluster.cluster_name,
                 cluster_endpoint=cluster.endpoint,
+                region=spec.region,
                 kubernetes_provider=cluster.provider,
                 efa=any(pool.wants_efa for pool in platform.compute.pools),
                 karpenter_node_role_arns=[

@@ -6,8 +6,8 @@ Secure and correct defaults (behaviour, not options):
 - the AL2023 NVIDIA AMI (driver and container toolkit in the image);
 - every node carries the labels `aiplane.io/profile`, `aiplane.io/pool`, `nvidia.com/gpu.product` and
   `aiplane.io/nvlink-domain-gpus`, and the taint `nvidia.com/gpu=true:NoSchedule`, in both modes;
-- multi-node (EFA) pools get one EFA interface per network card (EFA-only on every card but the first
-  where the instance supports it; device index 0 on card 0), a cluster placement group, one subnet in
+- multi-node (EFA) pools get one EFA interface per network card (EFA with ENA at device index 0 on card 0,
+  EFA-only on the other cards where the instance supports it), a cluster placement group, one subnet in
   one zone, and a security group that admits all traffic from itself and nothing else.
 """
 from __future__ import annotations
@@ -255,20 +255,20 @@ class GpuNodePool(AiplaneComponent):
 
 
 def efa_interfaces(instance: InstanceType, security_groups: list[Any]) -> list[aws.ec2.LaunchTemplateNetworkInterfaceArgs]:
-    """One EFA interface per network card: card 0 carries the primary (device index 0, EFA with IP), the
-    others are EFA-only where the instance supports it (no IP address to spend), at device index 1."""
+    """One EFA interface per network card. Card 0 carries the primary interface (device index 0), an EFA
+    with ENA so the node keeps its IP networking; every other card gets an EFA-only interface at device
+    index 0, which spends no VPC address, as the EC2 guide on multi-card EFA instances recommends. Where an
+    instance predates EFA-only interfaces, the others are EFA with ENA at device index 1."""
     interfaces = []
     for card in range(instance.max_efa_interfaces):
-        primary = card == 0
+        efa_only = card > 0 and instance.efa_only_interfaces
         interfaces.append(
             aws.ec2.LaunchTemplateNetworkInterfaceArgs(
                 network_card_index=card,
-                device_index=0 if primary else 1,
-                interface_type="efa" if primary or not instance.efa_only_interfaces else "efa-only",
+                device_index=0 if card == 0 or efa_only else 1,
+                interface_type="efa-only" if efa_only else "efa",
                 security_groups=security_groups,
                 delete_on_termination="true",
             )
         )
     return interfaces
-
-

@@ -39,6 +39,7 @@ class GpuSoftwareArgs(BaseModel):
 
     cluster_name: Any = Field(description="pulumi.Input[str]")
     cluster_endpoint: Any = Field(description="pulumi.Input[str]")
+    region: str
     kubernetes_provider: Any = Field(description="k8s.Provider for the cluster")
     efa: bool = Field(description="Install the EFA device plugin (some pool uses EFA).")
     karpenter_node_role_arns: list[Any] = Field(default_factory=list, description="Roles of Karpenter pools' nodes")
@@ -98,7 +99,7 @@ class GpuSoftware(AiplaneComponent):
             aws.iam.RolePolicyArgs(
                 role=controller_role.id,
                 policy=pulumi.Output.all(args.cluster_name, account_id, args.karpenter_node_role_arns).apply(
-                    lambda values: karpenter_controller_policy(values[0], values[1], values[2])
+                    lambda values: karpenter_controller_policy(values[0], args.region, values[1], values[2])
                 ),
             ),
             opts=self.child(),
@@ -141,14 +142,14 @@ def helm_release(name: str, chart: dict[str, str], namespace: str, values: Any, 
     )
 
 
-def karpenter_controller_policy(cluster_name: str, account_id: str, node_role_arns: list[str]) -> str:
+def karpenter_controller_policy(cluster_name: str, region: str, account_id: str, node_role_arns: list[str]) -> str:
     """What the controller needs to launch and retire this cluster's nodes, and nothing of other clusters:
     what it creates must carry the cluster's tag, what it deletes must already carry it, and it may pass
     only the node roles of Karpenter pools. After the controller policy in Karpenter's getting-started guide."""
     tag_key = f"kubernetes.io/cluster/{cluster_name}"
-    created = [f"arn:aws:ec2:*:{account_id}:{kind}/*" for kind in ("fleet", "instance", "volume", "network-interface", "launch-template", "spot-instance-request")]
-    referenced = ["arn:aws:ec2:*::image/*", "arn:aws:ec2:*::snapshot/*"] + [
-        f"arn:aws:ec2:*:{account_id}:{kind}/*" for kind in ("security-group", "subnet", "capacity-reservation")
+    created = [f"arn:aws:ec2:{region}:{account_id}:{kind}/*" for kind in ("fleet", "instance", "volume", "network-interface", "launch-template", "spot-instance-request")]
+    referenced = [f"arn:aws:ec2:{region}::image/*", f"arn:aws:ec2:{region}::snapshot/*"] + [
+        f"arn:aws:ec2:{region}:{account_id}:{kind}/*" for kind in ("security-group", "subnet", "capacity-reservation")
     ]
     launch = ["ec2:RunInstances", "ec2:CreateFleet"]
     statements = [
@@ -176,7 +177,7 @@ def karpenter_controller_policy(cluster_name: str, account_id: str, node_role_ar
             "Sid": "UseAndRetireOwnedResources",
             "Effect": "Allow",
             "Action": [*launch, "ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
-            "Resource": [f"arn:aws:ec2:*:{account_id}:instance/*", f"arn:aws:ec2:*:{account_id}:launch-template/*"],
+            "Resource": [f"arn:aws:ec2:{region}:{account_id}:instance/*", f"arn:aws:ec2:{region}:{account_id}:launch-template/*"],
             "Condition": {"StringEquals": {f"aws:ResourceTag/{tag_key}": "owned"}},
         },
         {
@@ -189,7 +190,7 @@ def karpenter_controller_policy(cluster_name: str, account_id: str, node_role_ar
             ],
             "Resource": "*",
         },
-        {"Sid": "AmiParameters", "Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "arn:aws:ssm:*::parameter/aws/service/*"},
+        {"Sid": "AmiParameters", "Effect": "Allow", "Action": "ssm:GetParameter", "Resource": f"arn:aws:ssm:{region}::parameter/aws/service/*"},
         {
             "Sid": "PassNodeRole",
             "Effect": "Allow",
@@ -206,6 +207,6 @@ def karpenter_controller_policy(cluster_name: str, account_id: str, node_role_ar
             ],
             "Resource": f"arn:aws:iam::{account_id}:instance-profile/*",
         },
-        {"Sid": "Cluster", "Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": f"arn:aws:eks:*:{account_id}:cluster/{cluster_name}"},
+        {"Sid": "Cluster", "Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": f"arn:aws:eks:{region}:{account_id}:cluster/{cluster_name}"},
     ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements})

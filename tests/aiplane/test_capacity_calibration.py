@@ -20,6 +20,7 @@ from typing import Literal
 import pytest
 
 from aiplane.capacity import Accelerator, ServedModel, replica_performance
+from aiplane.catalog import load_catalog
 
 # ±25%. A roofline sees only bytes moved and FLOPs: it cannot see kernel quality, the scheduler,
 # sampling, or the all-reduces of tensor parallelism, and published figures for the same model and
@@ -28,9 +29,9 @@ from aiplane.capacity import Accelerator, ServedModel, replica_performance
 # A planner off by more than a quarter would misjudge a replica count by one in four.
 TOLERANCE = 0.25
 
-# Datasheet figures per GPU (NVIDIA A100 and H100 datasheets: HBM bandwidth, dense BF16/FP16 tensor).
-A100_80GB = Accelerator("p4de.24xlarge", "A100", gpus_per_node=8, nvlink_domain=8, memory_gib_per_gpu=80, hbm_tbps_per_gpu=2.039, dense_bf16_tflops_per_gpu=312)
-H100_80GB = Accelerator("p5.48xlarge", "H100", gpus_per_node=8, nvlink_domain=8, memory_gib_per_gpu=80, hbm_tbps_per_gpu=3.35, dense_bf16_tflops_per_gpu=989)
+# GPUs by the instance type that carries them; the per-GPU figures come from the instance catalog.
+A100_80GB = "p4de.24xlarge"  # A100 SXM 80GB
+H100_80GB = "p5.48xlarge"  # H100 SXM 80GB
 
 # Architectures from each model's config.json; parameters are the exact counts from the layer shapes.
 # meta-llama/Llama-2-7b-hf: hidden 4096, 32 layers, 32 heads, no GQA (32 KV heads), vocab 32000: 6,738,415,616.
@@ -68,13 +69,18 @@ class Published:
     conditions: str
     architecture: dict
     precision: str
-    accelerator: Accelerator
+    instance_type: str
     tensor_parallel: int
     batch: int
     prompt_tokens: int
     completion_tokens: int
     metric: Metric
     value: float
+
+    def accelerator(self) -> Accelerator:
+        instance = load_catalog().get(self.instance_type)
+        assert instance is not None, f"{self.instance_type} is not in the instance catalog"
+        return instance.accelerator()
 
     def model(self) -> ServedModel:
         return ServedModel(
@@ -130,7 +136,7 @@ PREFILL = [
 
 @pytest.mark.parametrize("published", DECODE + PREFILL, ids=lambda case: case.id)
 def test_planner_estimate_is_within_tolerance_of_the_published_figure(published: Published):
-    performance = replica_performance(published.model(), published.accelerator, published.tensor_parallel, published.batch)
+    performance = replica_performance(published.model(), published.accelerator(), published.tensor_parallel, published.batch)
     estimate = getattr(performance, published.metric)
     error = estimate / published.value - 1
     faster = (error > 0) == (published.metric == "output_tokens_per_s")
@@ -147,5 +153,5 @@ def test_throughput_cases_are_decode_dominated():
     for case in DECODE:
         if case.metric != "output_tokens_per_s":
             continue
-        performance = replica_performance(case.model(), case.accelerator, case.tensor_parallel, case.batch)
+        performance = replica_performance(case.model(), case.accelerator(), case.tensor_parallel, case.batch)
         assert performance.time_to_first_token_s < 0.01 * performance.time_per_output_token_s * case.completion_tokens, case.id

@@ -103,8 +103,8 @@ def test_training_pools_attach_one_efa_interface_per_network_card(stack, pool, i
     assert sorted(i["networkCardIndex"] for i in interfaces) == list(range(instance.network_cards))
     primary = next(i for i in interfaces if i["networkCardIndex"] == 0)
     assert (primary["deviceIndex"], primary["interfaceType"]) == (0, "efa")
-    secondary = {i["interfaceType"] for i in interfaces if i["networkCardIndex"] > 0}
-    assert secondary == ({"efa-only"} if instance.efa_only_interfaces else {"efa"})
+    secondary = {(i["deviceIndex"], i["interfaceType"]) for i in interfaces if i["networkCardIndex"] > 0}
+    assert secondary == ({(0, "efa-only")} if instance.efa_only_interfaces else {(1, "efa")})
     assert launch_template(graph, pool).inputs["instanceType"] == instance_type
     assert "instanceTypes" not in node_group(graph, pool).inputs
 
