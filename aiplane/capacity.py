@@ -176,6 +176,10 @@ def scenario_concurrency(model: ServedModel) -> dict[str, int]:
     }
 
 
+def gpus(count: int) -> str:
+    return f"{count} GPU" if count == 1 else f"{count} GPUs"
+
+
 def plan_model(model: ServedModel, accelerator: Accelerator, tensor_parallel: int | None = None) -> list[ScenarioPlan]:
     """Plan every scenario; raise CapacityError when the model cannot be served on this instance type.
 
@@ -188,7 +192,7 @@ def plan_model(model: ServedModel, accelerator: Accelerator, tensor_parallel: in
         if tensor_parallel > widest:
             raise CapacityError(
                 f"tensor parallelism {tensor_parallel} is wider than {accelerator.instance_type}'s NVLink domain of "
-                f"{accelerator.nvlink_domain} GPU{'s' if accelerator.nvlink_domain > 1 else ''}: a replica must not span PCIe or the network"
+                f"{gpus(accelerator.nvlink_domain)}: a replica must not span PCIe or the network"
             )
     degrees = [tp for tp in TENSOR_PARALLEL_DEGREES if tp <= widest and tensor_parallel in (None, tp)]
     batches = {tp: max_batch(model, accelerator, tp) for tp in degrees}
@@ -199,7 +203,7 @@ def plan_model(model: ServedModel, accelerator: Accelerator, tensor_parallel: in
             raise CapacityError(
                 f"{model.name} needs {memory_per_gpu_gib(model, widest, 1):.1f} GiB per GPU at TP={widest} (weights and one "
                 f"{model.context_tokens}-token sequence), more than the {accelerator.memory_gib_per_gpu * USABLE_MEMORY_FRACTION:.1f} "
-                f"GiB usable on {accelerator.instance_type}'s {accelerator.gpu}, whose NVLink domain is {accelerator.nvlink_domain} GPUs"
+                f"GiB usable on {accelerator.instance_type}'s {accelerator.gpu}, whose NVLink domain is {gpus(accelerator.nvlink_domain)}"
             )
         fastest = replica_performance(model, accelerator, widest, 1)
         raise CapacityError(

@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,6 +23,9 @@ from rich.tree import Tree
 
 from aiplane.errors import AiplaneError, InputError
 from aiplane.spec import display_path
+
+if TYPE_CHECKING:
+    from aiplane.compute import ComputePlan
 
 INTERNAL_ERROR_EXIT = 3
 
@@ -115,6 +118,9 @@ def plan(
     stdout.print(f"[bold]aiplane plan[/bold] · stack [bold]{stack}[/bold] · {spec.region} · from {spec.source}")
     stdout.print(component_tree(summary))
     stdout.print(type_table(summary))
+    if spec.platform.compute.pools:
+        stdout.print(pool_table(spec.platform.compute.plan))
+        stdout.print(capacity_table(spec.platform.compute.plan))
     stdout.print(
         f"Resources: [green]+ {summary['total']} to create[/green] "
         f"in {len(summary['components'])} components · synthesized in {elapsed:.1f}s"
@@ -146,6 +152,65 @@ def type_table(summary: dict[str, Any]) -> Table:
     table.add_section()
     table.add_row("[bold]total[/bold]", f"[bold]{summary['total']}[/bold]")
     return table
+
+
+def pool_table(plan: ComputePlan) -> Table:
+    table = Table(title="GPU pools", title_justify="left")
+    for column in ("pool", "profile", "instance types", "nodes min / desired / max", "sized by"):
+        table.add_column(column)
+    for pool in plan.pools:
+        sizes = f"{pool.min_nodes} / {pool.desired_nodes} / {pool.max_nodes}"
+        table.add_row(pool.pool, pool.profile, ", ".join(pool.instance_types), sizes, pool.sized_by)
+    return table
+
+
+def capacity_table(plan: ComputePlan) -> Table:
+    table = Table(title="Capacity plan per served model", title_justify="left")
+    table.add_column("model", no_wrap=True)
+    table.add_column("scenario", no_wrap=True)
+    for column in ("conc.", "TP", "batch", "replicas", "nodes", "GPUs", "VRAM GiB", "tok/s", "TPOT ms", "TTFT ms", "latency s", "headroom"):
+        table.add_column(column, justify="right")
+    for pool in plan.pools:
+        for model in pool.models:
+            for scenario in model.scenarios:
+                table.add_row(
+                    f"{model.model} ({pool.pool})" if scenario.scenario == "nominal" else "", scenario.scenario,
+                    str(scenario.concurrency), str(scenario.tensor_parallel), str(scenario.batch_per_replica),
+                    str(scenario.replicas), str(scenario.nodes), str(scenario.gpus), f"{scenario.vram_needed_gib:.0f}",
+                    f"{scenario.output_tokens_per_s_per_replica:.0f}", f"{scenario.time_per_output_token_ms:.1f}",
+                    f"{scenario.time_to_first_token_ms:.0f}", f"{scenario.request_latency_s:.2f}", f"{scenario.headroom:.0%}",
+                )
+            table.add_section()
+    return table
+
+
+@app.command()
+@reports_errors
+def capacity(
+    stack: StackOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON (as in summary.json).")] = False,
+) -> None:
+    """Size GPU pools from traffic: per served model and scenario (nominal, peak, incident), the VRAM,
+    tensor parallelism, tokens/s, replicas, nodes and headroom. Reads the stack file; deploys nothing."""
+    import json
+
+    from aiplane.spec import load_stack
+
+    spec = load_stack(stack, project_dir() / "stacks")
+    plan = spec.platform.compute.plan
+    if as_json:
+        sys.stdout.write(json.dumps(plan.to_dict(), indent=2, sort_keys=True) + "\n")
+        return
+    stdout.print(f"[bold]aiplane capacity[/bold] · stack [bold]{stack}[/bold] · from {spec.source}")
+    if not plan.pools:
+        stdout.print("No GPU pools in this stack (aiplane:platform.compute.pools).")
+        return
+    stdout.print(pool_table(plan))
+    stdout.print(capacity_table(plan))
+    stdout.print(
+        "Scenarios: nominal = half the peak; peak = the stack's figure; incident = 1.3× the peak (retries) plus one "
+        "node lost. Formulas: docs/capacity.md."
+    )
 
 
 class ReportFormat(str, Enum):

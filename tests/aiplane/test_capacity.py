@@ -110,7 +110,7 @@ def test_decode_is_bandwidth_bound():
 
 
 def test_a_model_too_big_for_the_nvlink_domain_is_refused():
-    with pytest.raises(CapacityError, match=r"llama-70b needs .* GiB per GPU at TP=1 .* more than the 19\.8 GiB usable on g6\.12xlarge's L4, whose NVLink domain is 1 GPUs"):
+    with pytest.raises(CapacityError, match=r"llama-70b needs .* GiB per GPU at TP=1 .* more than the 19\.8 GiB usable on g6\.12xlarge's L4, whose NVLink domain is 1 GPU"):
         plan_model(served(LLAMA_70B), L4_NODE)
 
 
