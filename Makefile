@@ -42,6 +42,7 @@ docs: setup
 	$(BIN)/aiplane schema --out schemas
 	$(BIN)/python -m aiplane.clidoc --write README.md
 	$(BIN)/python -m aiplane.policy.docs
+	$(BIN)/python -m aiplane.compute_docs
 
 clean:
 	rm -rf build $(VENV) $(CHECKOV_VENV) .pytest_cache .hypothesis

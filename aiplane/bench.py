@@ -1,4 +1,5 @@
-"""`make bench`: plan wall time per stack, check time against checkov alone, synthesis throughput at two sizes.
+"""`make bench`: plan wall time per stack and for a stack of 20 GPU pools, check time against checkov alone,
+synthesis throughput at two sizes, and capacity-planner runs per second.
 
 Wall times are whole `aiplane plan` processes (interpreter start, imports, synthesis, writing files), the
 figure a user waits for; throughput is measured in one process so that it shows how synthesis alone
@@ -7,6 +8,7 @@ grows with the number of resources. Each figure is the median of several runs: m
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -16,6 +18,8 @@ from pathlib import Path
 
 import pulumi_aws as aws
 
+from aiplane.capacity import ServedModel, plan_model
+from aiplane.catalog import load_catalog
 from aiplane.engine import synthesize
 from components.base import AiplaneComponent
 
@@ -26,6 +30,20 @@ SIZES = (200, 2000)
 PROD_TARGET_SECONDS = 10.0
 CHECK_RUNS = 5
 CHECK_RATIO_TARGET = 1.3
+GPU_POOLS = 20
+PLANNER_SECONDS = 2.0
+# (profile, instance type, extra pool keys) cycled to make the 20-pool stack: every profile and both modes.
+POOL_SHAPES = (
+    ("inference", "p5.48xlarge", ""),
+    ("inference", "g6e.xlarge", ""),
+    ("long-context", "p5en.48xlarge", ""),
+    ("utility", "g6.xlarge", "mode: karpenter, capacityTypes: [spot, on-demand], "),
+    ("training", "p5.48xlarge", ""),
+    ("batch", "g6e.2xlarge", ""),
+)
+BENCH_MODEL = dict(
+    layers=80, kv_heads=8, head_dim=128, context_tokens=8192, prompt_tokens=1500, completion_tokens=300, p95_latency_seconds=20
+)
 
 
 class _Cell(AiplaneComponent):
@@ -85,6 +103,53 @@ def check_against_checkov(stack: str = "prod") -> tuple[float, float]:
     return statistics.median(check_times), statistics.median(checkov_times)
 
 
+def gpu_pools_project(scratch: Path) -> Path:
+    """A copy of the project whose `bench` stack is prod plus GPU_POOLS pools; half of them serve a model."""
+    project = scratch / "gpu-pools"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(PROJECT_DIR / name, project / name)
+    (project / "stacks").mkdir()
+    prod = (PROJECT_DIR / "stacks" / "Pulumi.prod.yaml").read_text()
+    head = prod[: prod.index("    compute:")]
+    pools, models = [], []
+    for index in range(GPU_POOLS):
+        profile, instance_type, extra = POOL_SHAPES[index % len(POOL_SHAPES)]
+        name = f"pool-{index:02d}"
+        serves = profile in ("inference", "long-context")
+        nodes = "" if serves else "nodes: {min: 0, desired: 1, max: 4}, "
+        pools.append(f"        - {{name: {name}, profile: {profile}, {extra}{nodes}instanceTypes: [{instance_type}]}}")
+        if serves:
+            size = "70.6" if instance_type.startswith("p5") else "8.03"
+            layers = 80 if size == "70.6" else 32
+            models.append(
+                f"        - {{name: model-{index:02d}, pool: {name}, parametersBillion: {size}, layers: {layers}, kvHeads: 8, "
+                "headDim: 128, contextTokens: 8192, promptTokens: 1500, completionTokens: 300, peakConcurrency: 64, "
+                "p95LatencySeconds: 20}"
+            )
+    compute = "    compute:\n      pools:\n" + "\n".join(pools) + "\n      models:\n" + "\n".join(models) + "\n"
+    (project / "stacks" / "Pulumi.bench.yaml").write_text(head + compute + "  aiplane:tenants: []\n")
+    return project
+
+
+def planner_runs_per_second() -> float:
+    """plan_model calls per second: a 70B model on p5 (TP search over 1-8 GPUs) and an 8B on one L4."""
+    catalog = load_catalog()
+    cases = [
+        (ServedModel(name="70b", parameters_billion=70.6, peak_concurrency=200, **BENCH_MODEL), catalog.instances["p5.48xlarge"].accelerator()),
+        (
+            ServedModel(name="8b", parameters_billion=8.03, peak_concurrency=8, **{**BENCH_MODEL, "layers": 32, "context_tokens": 4096, "p95_latency_seconds": 30}),
+            catalog.instances["g6.xlarge"].accelerator(),
+        ),
+    ]
+    runs, started = 0, time.perf_counter()
+    while time.perf_counter() - started < PLANNER_SECONDS:
+        for model, accelerator in cases:
+            plan_model(model, accelerator)
+            runs += 1
+    return runs / (time.perf_counter() - started)
+
+
 def throughput(resources: int) -> float:
     started = time.perf_counter()
     graph = synthesize(_program(resources), stack="bench", region="us-east-1")
@@ -103,7 +168,15 @@ def main() -> None:
             print(f"  {stack:<8} {median:6.2f} s   (min {min(times):.2f}, max {max(times):.2f})")
             if stack == "prod":
                 prod_median = median
-    print(f"  prod target: < {PROD_TARGET_SECONDS:.0f} s -> {prod_median / PROD_TARGET_SECONDS:.2f} of the budget")
+        print(f"  prod target: < {PROD_TARGET_SECONDS:.0f} s -> {prod_median / PROD_TARGET_SECONDS:.2f} of the budget")
+        project = gpu_pools_project(Path(scratch))
+        command = [sys.executable, "-m", "aiplane.cli", "--project-dir", str(project), "plan", "--stack", "bench"]
+        times = [timed(command) for _ in range(PLAN_RUNS)]
+        print(f"  {GPU_POOLS} GPU pools (prod + pools of every profile and mode) {statistics.median(times):6.2f} s"
+              f"   (min {min(times):.2f}, max {max(times):.2f})")
+
+    rates = [planner_runs_per_second() for _ in range(3)]
+    print(f"capacity planner: {statistics.median(rates):,.0f} plan_model runs/s (median of 3 runs of {PLANNER_SECONDS:.0f} s)")
 
     check_seconds, checkov_seconds = check_against_checkov()
     print(f"aiplane check --stack prod against checkov alone on the same files, median of {CHECK_RUNS} interleaved runs")

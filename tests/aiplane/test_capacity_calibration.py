@@ -22,8 +22,8 @@ import pytest
 from aiplane.capacity import Accelerator, ServedModel, replica_performance
 from aiplane.catalog import load_catalog
 
-# ±25%. A roofline sees only bytes moved and FLOPs: it cannot see kernel quality, the scheduler,
-# sampling, or the all-reduces of tensor parallelism, and published figures for the same model and
+# ±25%. A roofline sees only bytes moved, FLOPs and a fixed all-reduce latency: it cannot see kernel
+# quality, the scheduler or sampling, and published figures for the same model and
 # hardware already differ by 5-10% between engines (below, Llama 2 7B at batch 1 on an A100: gpt-fast
 # 104.9 and LMDeploy 98.92 tokens/s; 2048-token prefill: TensorRT-LLM 133 ms and LMDeploy 139 ms).
 # A planner off by more than a quarter would misjudge a replica count by one in four.
