@@ -25,8 +25,14 @@ def test_plan_prints_a_preview_and_writes_graph_and_summary(project_copy):
     assert "network (aiplane:network:Network)" in result.stdout
     assert "cluster (aiplane:cluster:Cluster)" in result.stdout
     assert "aws:ec2/natGateway:NatGateway × 3" in result.stdout
-    assert f"Resources: + {summary['total']} to create in 2 components" in result.stdout
-    assert "Wrote graph.json, summary.json, tfplan.json and k8s/ (0 manifests) to build/prod" in result.stdout
+    assert "gpu-train (aiplane:gpu:GpuNodePool)" in result.stdout
+    assert "gpu-software (aiplane:gpu:GpuSoftware)" in result.stdout
+    assert "GPU pools" in result.stdout and "llama-3-1-70b (chat)" in result.stdout
+    assert f"Resources: + {summary['total']} to create in {len(summary['components'])} components" in result.stdout
+    assert len(summary["components"]) == 6  # network, cluster, three GPU pools, GPU software
+    manifests = len(list((out / "k8s").glob("*.yaml")))
+    assert manifests == 3  # the GPU operator's namespace, the Karpenter pool's NodePool and EC2NodeClass
+    assert f"Wrote graph.json, summary.json, tfplan.json and k8s/ ({manifests} manifests) to build/prod" in result.stdout
     assert json.loads((out / "tfplan.json").read_text())["planned_values"]["root_module"]["resources"]
 
 
