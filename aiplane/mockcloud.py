@@ -137,7 +137,7 @@ class AwsMocks(Mocks):
 
     def _iam_role(self, state: dict, digest: str) -> tuple[str, dict]:
         return state["name"], {
-            "arn": f"arn:aws:iam::{self.account_id}:role/{state['name']}",
+            "arn": f"arn:aws:iam::{self.account_id}:role{state.get('path') or '/'}{state['name']}",
             "uniqueId": "AROA" + digest[:17].upper(),
         }
 

@@ -57,9 +57,9 @@ def build(spec: StackSpec) -> Platform:
             addons=cluster_spec.addons,
         ),
     )
-    gpu_pools = build_gpu_pools(spec, network, cluster)
+    pools = platform.compute.pools
     gpu_software = None
-    if gpu_pools:
+    if pools:
         gpu_software = GpuSoftware(
             "gpu-software",
             GpuSoftwareArgs(
@@ -67,12 +67,11 @@ def build(spec: StackSpec) -> Platform:
                 cluster_endpoint=cluster.endpoint,
                 region=spec.region,
                 kubernetes_provider=cluster.provider,
-                efa=any(pool.wants_efa for pool in platform.compute.pools),
-                karpenter_node_role_arns=[
-                    gpu_pools[pool.name].node_role_arn for pool in platform.compute.pools if pool.mode == "karpenter"
-                ],
+                efa=any(pool.wants_efa for pool in pools),
+                karpenter_role_path=karpenter_role_path(spec) if any(pool.mode == "karpenter" for pool in pools) else None,
             ),
         )
+    gpu_pools = build_gpu_pools(spec, network, cluster, gpu_software)
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("privateSubnetIds", network.private_subnet_ids)
     pulumi.export("clusterName", cluster.cluster_name)
@@ -82,7 +81,12 @@ def build(spec: StackSpec) -> Platform:
     return Platform(network=network, cluster=cluster, gpu_pools=gpu_pools, gpu_software=gpu_software)
 
 
-def build_gpu_pools(spec: StackSpec, network: Network, cluster: Cluster) -> dict[str, GpuNodePool]:
+def karpenter_role_path(spec: StackSpec) -> str:
+    """The IAM path of the cluster's Karpenter node roles: the only roles its controller may pass."""
+    return f"/aiplane/{spec.cluster_name}/karpenter/"
+
+
+def build_gpu_pools(spec: StackSpec, network: Network, cluster: Cluster, software: GpuSoftware | None) -> dict[str, GpuNodePool]:
     """One component per pool, sized by the capacity plan that validated the stack file."""
     catalog = load_catalog()
     plan = spec.platform.compute.plan
@@ -113,6 +117,8 @@ def build_gpu_pools(spec: StackSpec, network: Network, cluster: Cluster) -> dict
                 disk_size_gib=pool.disk_size_gib or profile.disk_gib,
                 max_unavailable_percentage=profile.max_unavailable_percentage,
                 kubernetes_provider=cluster.provider if pool.mode == "karpenter" else None,
+                karpenter_controller=software.karpenter_release if pool.mode == "karpenter" else None,
+                karpenter_role_path=karpenter_role_path(spec) if pool.mode == "karpenter" else None,
             ),
         )
     return pools

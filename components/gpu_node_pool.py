@@ -66,6 +66,8 @@ class GpuNodePoolArgs(BaseModel):
     disk_size_gib: int = Field(ge=50)
     max_unavailable_percentage: int = Field(default=25, ge=1, le=100)
     kubernetes_provider: Any = Field(default=None, description="k8s.Provider: required in karpenter mode")
+    karpenter_controller: Any = Field(default=None, description="The Karpenter release: its CRDs must exist first")
+    karpenter_role_path: str | None = Field(default=None, description="IAM path the controller may pass roles under")
 
     @model_validator(mode="after")
     def _coherent(self) -> GpuNodePoolArgs:
@@ -79,8 +81,10 @@ class GpuNodePoolArgs(BaseModel):
             raise ValueError("a managed node group buys exactly one capacity type")
         if "capacity-block" in self.capacity_types and not self.capacity_reservation_id:
             raise ValueError("a capacity-block pool needs capacity_reservation_id")
-        if self.mode == "karpenter" and (self.efa or self.capacity_reservation_id or self.kubernetes_provider is None):
-            raise ValueError("karpenter mode takes no EFA or reservation, and needs kubernetes_provider")
+        if self.mode == "karpenter" and (self.efa or self.capacity_reservation_id):
+            raise ValueError("karpenter mode takes no EFA or capacity reservation")
+        if self.mode == "karpenter" and None in (self.kubernetes_provider, self.karpenter_controller, self.karpenter_role_path):
+            raise ValueError("karpenter mode needs kubernetes_provider, karpenter_controller and karpenter_role_path")
         return self
 
     @property
@@ -111,7 +115,7 @@ class GpuNodePool(AiplaneComponent):
         super().__init__("aiplane:gpu:GpuNodePool", name, opts)
         self.labels = pool_labels(args)
         self.taint = dict(GPU_TAINT)
-        role, attachments = node_role(self, name, f"GPU pool {name} ({args.profile})")
+        role, attachments = node_role(self, name, f"GPU pool {name} ({args.profile})", path=args.karpenter_role_path)
         if args.mode == "managed":
             self._managed(name, args, role, attachments)
         else:
@@ -200,7 +204,7 @@ class GpuNodePool(AiplaneComponent):
             aws.eks.AccessEntryArgs(cluster_name=args.cluster_name, principal_arn=role.arn, type="EC2_LINUX"),
             opts=self.child(depends_on=attachments),
         )
-        child = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider, depends_on=[access])
+        child = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider, depends_on=[access, args.karpenter_controller])
         node_class = k8s.apiextensions.CustomResource(
             f"{name}-nodeclass",
             api_version="karpenter.k8s.aws/v1",

@@ -42,7 +42,9 @@ class GpuSoftwareArgs(BaseModel):
     region: str
     kubernetes_provider: Any = Field(description="k8s.Provider for the cluster")
     efa: bool = Field(description="Install the EFA device plugin (some pool uses EFA).")
-    karpenter_node_role_arns: list[Any] = Field(default_factory=list, description="Roles of Karpenter pools' nodes")
+    karpenter_role_path: str | None = Field(
+        default=None, pattern=r"^/([\w+=,.@-]+/)+$", description="Install Karpenter; its pools' node roles live under this IAM path"
+    )
 
 
 def gpu_operator_values() -> dict[str, Any]:
@@ -60,6 +62,8 @@ def gpu_operator_values() -> dict[str, Any]:
 
 
 class GpuSoftware(AiplaneComponent):
+    karpenter_release: k8s.helm.v3.Release | None = None
+
     def __init__(self, name: str, args: GpuSoftwareArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aiplane:gpu:GpuSoftware", name, opts)
         on_cluster = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
@@ -84,11 +88,11 @@ class GpuSoftware(AiplaneComponent):
                 {"nodeSelector": {EFA_NODE_LABEL: "true"}, "tolerations": [GPU_TOLERATION]},
                 on_cluster,
             )
-        if args.karpenter_node_role_arns:
-            self._karpenter(name, args, on_cluster)
+        if args.karpenter_role_path:
+            self.karpenter_release = self._karpenter(name, args, on_cluster)
         self.register_outputs({})
 
-    def _karpenter(self, name: str, args: GpuSoftwareArgs, on_cluster: pulumi.ResourceOptions) -> None:
+    def _karpenter(self, name: str, args: GpuSoftwareArgs, on_cluster: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
         account_id = aws.get_caller_identity_output().account_id
         controller_role = service_role(
             self, f"{name}-karpenter-role", "pods.eks.amazonaws.com", "Karpenter controller (EKS Pod Identity)",
@@ -98,8 +102,8 @@ class GpuSoftware(AiplaneComponent):
             f"{name}-karpenter-policy",
             aws.iam.RolePolicyArgs(
                 role=controller_role.id,
-                policy=pulumi.Output.all(args.cluster_name, account_id, args.karpenter_node_role_arns).apply(
-                    lambda values: karpenter_controller_policy(values[0], args.region, values[1], values[2])
+                policy=pulumi.Output.all(args.cluster_name, account_id).apply(
+                    lambda values: karpenter_controller_policy(values[0], args.region, values[1], args.karpenter_role_path)
                 ),
             ),
             opts=self.child(),
@@ -121,7 +125,7 @@ class GpuSoftware(AiplaneComponent):
                 "controller": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "1Gi"}}},
             }
         )
-        helm_release(
+        return helm_release(
             f"{name}-karpenter", KARPENTER_CHART, KARPENTER_NAMESPACE, values,
             pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[association])),
         )
@@ -142,10 +146,11 @@ def helm_release(name: str, chart: dict[str, str], namespace: str, values: Any, 
     )
 
 
-def karpenter_controller_policy(cluster_name: str, region: str, account_id: str, node_role_arns: list[str]) -> str:
+def karpenter_controller_policy(cluster_name: str, region: str, account_id: str, node_role_path: str) -> str:
     """What the controller needs to launch and retire this cluster's nodes, and nothing of other clusters:
     what it creates must carry the cluster's tag, what it deletes must already carry it, and it may pass
-    only the node roles of Karpenter pools. After the controller policy in Karpenter's getting-started guide."""
+    only roles under the IAM path of this cluster's Karpenter pools (the pools are created after the
+    controller, whose CRDs their NodePools need, so the policy names the path rather than the roles). After the controller policy in Karpenter's getting-started guide."""
     tag_key = f"kubernetes.io/cluster/{cluster_name}"
     created = [f"arn:aws:ec2:{region}:{account_id}:{kind}/*" for kind in ("fleet", "instance", "volume", "network-interface", "launch-template", "spot-instance-request")]
     referenced = [f"arn:aws:ec2:{region}::image/*", f"arn:aws:ec2:{region}::snapshot/*"] + [
@@ -195,7 +200,7 @@ def karpenter_controller_policy(cluster_name: str, region: str, account_id: str,
             "Sid": "PassNodeRole",
             "Effect": "Allow",
             "Action": "iam:PassRole",
-            "Resource": node_role_arns,
+            "Resource": f"arn:aws:iam::{account_id}:role{node_role_path}*",
             "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
         },
         {

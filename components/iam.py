@@ -73,11 +73,16 @@ def allow_policy(actions: list[str], resources: pulumi.Input[list[str]]) -> pulu
 
 
 def service_role(
-    owner: AiplaneComponent, name: str, service: str, description: str, actions: tuple[str, ...] = ("sts:AssumeRole",)
+    owner: AiplaneComponent,
+    name: str,
+    service: str,
+    description: str,
+    actions: tuple[str, ...] = ("sts:AssumeRole",),
+    path: str | None = None,
 ) -> aws.iam.Role:
-    """An IAM role that only the given AWS service principal may assume."""
+    """An IAM role that only the given AWS service principal may assume (`path` groups roles for policies)."""
     return aws.iam.Role(
         name,
-        aws.iam.RoleArgs(description=description, assume_role_policy=service_assume_role_policy(service, actions)),
+        aws.iam.RoleArgs(description=description, assume_role_policy=service_assume_role_policy(service, actions), path=path),
         opts=owner.child(),
     )

@@ -14,9 +14,11 @@ NODE_MANAGED_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistr
 ROOT_DEVICE = "/dev/xvda"  # the AL2023 EKS AMIs' root device
 
 
-def node_role(owner: AiplaneComponent, name: str, description: str) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+def node_role(
+    owner: AiplaneComponent, name: str, description: str, path: str | None = None
+) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
     """The role EC2 nodes assume, with the managed policies a node needs to join and run pods."""
-    role = service_role(owner, f"{name}-node-role", "ec2.amazonaws.com", description)
+    role = service_role(owner, f"{name}-node-role", "ec2.amazonaws.com", description, path=path)
     attachments = [
         aws.iam.RolePolicyAttachment(
             f"{name}-node-{policy}",

@@ -34,13 +34,18 @@ def takes_tags(resource_type: str) -> bool:
     return "tags" in inspect.signature(getattr(module, class_name)._internal_init).parameters
 
 
+def copy_project(target: Path) -> Path:
+    """What a stack needs to plan and be checked: the program, the stack files, the policies, checkov."""
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(PROJECT_DIR / name, target / name)
+    shutil.copytree(PROJECT_DIR / "stacks", target / "stacks")
+    shutil.copytree(PROJECT_DIR / "policies", target / "policies", ignore=shutil.ignore_patterns("__pycache__"))
+    (target / ".venv-checkov").symlink_to(PROJECT_DIR / ".venv-checkov")
+    return target
+
+
 @pytest.fixture
 def project_copy(tmp_path, monkeypatch) -> Path:
     """A throwaway copy of the project to edit stack files in, with the working directory inside it."""
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(PROJECT_DIR / name, tmp_path / name)
-    shutil.copytree(PROJECT_DIR / "stacks", tmp_path / "stacks")
-    shutil.copytree(PROJECT_DIR / "policies", tmp_path / "policies", ignore=shutil.ignore_patterns("__pycache__"))
-    (tmp_path / ".venv-checkov").symlink_to(PROJECT_DIR / ".venv-checkov")
     monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return copy_project(tmp_path)

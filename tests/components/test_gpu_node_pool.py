@@ -16,7 +16,7 @@ from aiplane.policy.gate import run_gate
 from aiplane.profiles import GPU_PRODUCT_LABEL, NVLINK_DOMAIN_LABEL, POOL_LABEL, PROFILE_LABEL
 from components.gpu_node_pool import AMI_TYPE, KARPENTER_AMI_ALIAS
 from components.gpu_software import EFA_PLUGIN_CHART, GPU_OPERATOR_CHART, KARPENTER_CHART
-from tests.conftest import PROJECT_DIR
+from tests.conftest import copy_project
 
 FIXTURE = Path(__file__).parent / "fixtures" / "Pulumi.gpu.yaml"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -25,12 +25,7 @@ LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 
 @pytest.fixture(scope="module")
 def gpu_project(tmp_path_factory) -> Path:
-    project = tmp_path_factory.mktemp("gpu-project")
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(PROJECT_DIR / name, project / name)
-    shutil.copytree(PROJECT_DIR / "stacks", project / "stacks")
-    shutil.copytree(PROJECT_DIR / "policies", project / "policies", ignore=shutil.ignore_patterns("__pycache__"))
-    (project / ".venv-checkov").symlink_to(PROJECT_DIR / ".venv-checkov")
+    project = copy_project(tmp_path_factory.mktemp("gpu-project"))
     shutil.copy(FIXTURE, project / "stacks" / "Pulumi.prod.yaml")
     return project
 
@@ -211,12 +206,23 @@ def test_gpu_software_is_pinned_and_uses_the_ami_driver(stack):
 
 
 def test_karpenter_controller_may_pass_only_karpenter_node_roles(stack):
+    import fnmatch
     import json
 
-    _, graph = stack
+    spec, graph = stack
     policy = json.loads(graph.find("aws:iam/rolePolicy:RolePolicy", "gpu-software-karpenter-policy").inputs["policy"])
     pass_role = next(s for s in policy["Statement"] if s["Sid"] == "PassNodeRole")
-    assert pass_role["Resource"] == [graph.find("aws:iam/role:Role", "gpu-embed-node-role").outputs["arn"]]
+    roles = {role.name: role.outputs["arn"] for role in graph.of_type("aws:iam/role:Role")}
+    passable = {name for name, arn in roles.items() if fnmatch.fnmatchcase(arn, pass_role["Resource"])}
+    assert passable == {"gpu-embed-node-role"}
+    assert graph.find("aws:iam/role:Role", "gpu-embed-node-role").inputs["path"] == f"/aiplane/{spec.cluster_name}/karpenter/"
+
+
+def test_karpenter_objects_wait_for_the_controller_and_its_crds(stack):
+    _, graph = stack
+    release = graph.find("kubernetes:helm.sh/v3:Release", "gpu-software-karpenter")
+    for name in ("gpu-embed-nodeclass", "gpu-embed-nodepool"):
+        assert release.urn in next(r for r in graph.resources if r.name == name).dependencies
     association = graph.find("aws:eks/podIdentityAssociation:PodIdentityAssociation", "gpu-software-karpenter-identity")
     assert association.inputs["serviceAccount"] == "karpenter"
 
