@@ -29,6 +29,40 @@ def test_every_taggable_resource_of_every_stack_carries_the_cost_tags(shipped):
             assert "tags" not in resource.inputs, resource.urn
 
 
+def test_instances_and_volumes_from_launch_templates_carry_the_cost_tags(shipped):
+    spec, graph = shipped
+    templates = graph.of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    assert templates
+    for template in templates:
+        component = graph.owning_component(template).type.split(":")[1]
+        launched = {s["resourceType"]: s["tags"] for s in template.inputs["tagSpecifications"]}
+        assert set(launched) == {"instance", "volume"}, template.urn
+        for tags in launched.values():
+            assert tags == template.inputs["tags"], template.urn
+            assert tags[COMPONENT_TAG] == component and tags[ENVIRONMENT_TAG] == spec.environment
+
+
+def test_launch_template_tag_specifications_of_its_own_keep_their_tags():
+    def program():
+        pulumi.runtime.register_stack_transformation(cost_tag_transformation("dev", "ml", {}))
+        aws.ec2.LaunchTemplate(
+            "lt",
+            aws.ec2.LaunchTemplateArgs(
+                tag_specifications=[
+                    aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type="instance", tags={"Name": "gpu-node"}),
+                    aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type="network-interface", tags={"Name": "eni"}),
+                ]
+            ),
+        )
+
+    graph = synthesize(program, stack="dev", region="us-east-1")
+    template = graph.find("aws:ec2/launchTemplate:LaunchTemplate", "lt")
+    launched = {s["resourceType"]: s["tags"] for s in template.inputs["tagSpecifications"]}
+    assert launched["instance"]["Name"] == "gpu-node" and launched["instance"][COST_CENTER_TAG] == "ml"
+    assert launched["network-interface"] == {"Name": "eni"}  # not billed: left as the program wrote it
+    assert launched["volume"][ENVIRONMENT_TAG] == "dev"
+
+
 class TenantBox(AiplaneComponent):
     def __init__(self, name, tenant=None, opts=None):
         super().__init__("aiplane:box:TenantBox", name, opts, tenant=tenant)
