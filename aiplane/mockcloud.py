@@ -45,6 +45,8 @@ AUTONAMED = {
     "aws:eks/cluster:Cluster": "name",
     "aws:eks/nodeGroup:NodeGroup": "nodeGroupName",
     "aws:s3/bucket:Bucket": "bucket",
+    "aws:sqs/queue:Queue": "name",
+    "aws:cloudwatch/eventRule:EventRule": "name",
 }
 
 
@@ -89,6 +91,10 @@ class AwsMocks(Mocks):
             "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": lambda state, d: (
                 f"{state.get('clusterName')}#{state.get('principalArn')}#{state.get('policyArn')}",
                 {},
+            ),
+            "aws:sqs/queue:Queue": lambda state, d: (
+                f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{state['name']}",
+                {"arn": self._arn("sqs", state["name"]), "url": f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{state['name']}"},
             ),
             "aws:ec2/route:Route": lambda state, d: (f"r-{state.get('routeTableId')}{int(d[:8], 16) % 10**10}", {}),
         }

@@ -30,6 +30,14 @@ GPU_OPERATOR_NAMESPACE = "gpu-operator"
 KARPENTER_NAMESPACE = "kube-system"
 KARPENTER_SERVICE_ACCOUNT = "karpenter"
 GPU_TOLERATION = {"key": GPU_TAINT["key"], "operator": "Exists", "effect": GPU_TAINT["effect"]}
+# Karpenter acts on an interruption within its two-minute warning; older messages are of no use.
+INTERRUPTION_MESSAGE_RETENTION_SECONDS = 300
+INTERRUPTION_EVENTS = {
+    "spot-interruption": {"source": ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"]},
+    "rebalance": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance Rebalance Recommendation"]},
+    "state-change": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"]},
+    "health": {"source": ["aws.health"], "detail-type": ["AWS Health Event"]},
+}
 # The label the VPC CNI puts on nodes with EFA interfaces.
 EFA_NODE_LABEL = "vpc.amazonaws.com/efa.present"
 
@@ -94,6 +102,7 @@ class GpuSoftware(AiplaneComponent):
 
     def _karpenter(self, name: str, args: GpuSoftwareArgs, on_cluster: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
         account_id = aws.get_caller_identity_output().account_id
+        queue = self._interruption_queue(name)
         controller_role = service_role(
             self, f"{name}-karpenter-role", "pods.eks.amazonaws.com", "Karpenter controller (EKS Pod Identity)",
             ("sts:AssumeRole", "sts:TagSession"),
@@ -102,8 +111,8 @@ class GpuSoftware(AiplaneComponent):
             f"{name}-karpenter-policy",
             aws.iam.RolePolicyArgs(
                 role=controller_role.id,
-                policy=pulumi.Output.all(args.cluster_name, account_id).apply(
-                    lambda values: karpenter_controller_policy(values[0], args.region, values[1], args.karpenter_role_path)
+                policy=pulumi.Output.all(args.cluster_name, account_id, queue.arn).apply(
+                    lambda values: karpenter_controller_policy(values[0], args.region, values[1], args.karpenter_role_path, values[2])
                 ),
             ),
             opts=self.child(),
@@ -118,9 +127,9 @@ class GpuSoftware(AiplaneComponent):
             ),
             opts=self.child(),
         )
-        values = pulumi.Output.all(args.cluster_name, args.cluster_endpoint).apply(
+        values = pulumi.Output.all(args.cluster_name, args.cluster_endpoint, queue.name).apply(
             lambda v: {
-                "settings": {"clusterName": v[0], "clusterEndpoint": v[1]},
+                "settings": {"clusterName": v[0], "clusterEndpoint": v[1], "interruptionQueue": v[2]},
                 "serviceAccount": {"name": KARPENTER_SERVICE_ACCOUNT},
                 "controller": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "1Gi"}}},
             }
@@ -129,6 +138,57 @@ class GpuSoftware(AiplaneComponent):
             f"{name}-karpenter", KARPENTER_CHART, KARPENTER_NAMESPACE, values,
             pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[association])),
         )
+
+    def _interruption_queue(self, name: str) -> aws.sqs.Queue:
+        """Where EC2 and AWS Health post spot interruption warnings, rebalance recommendations and instance
+        state changes, so that Karpenter drains a node in the two minutes before spot takes it back."""
+        queue = aws.sqs.Queue(
+            f"{name}-karpenter-interruptions",
+            aws.sqs.QueueArgs(message_retention_seconds=INTERRUPTION_MESSAGE_RETENTION_SECONDS, sqs_managed_sse_enabled=True),
+            opts=self.child(),
+        )
+        aws.sqs.QueuePolicy(
+            f"{name}-karpenter-interruptions-policy",
+            aws.sqs.QueuePolicyArgs(queue_url=queue.url, policy=queue.arn.apply(interruption_queue_policy)),
+            opts=self.child(),
+        )
+        for rule, pattern in INTERRUPTION_EVENTS.items():
+            event_rule = aws.cloudwatch.EventRule(
+                f"{name}-karpenter-{rule}",
+                aws.cloudwatch.EventRuleArgs(description=f"Karpenter: {pattern['detail-type'][0]}", event_pattern=json.dumps(pattern)),
+                opts=self.child(),
+            )
+            aws.cloudwatch.EventTarget(
+                f"{name}-karpenter-{rule}-target",
+                aws.cloudwatch.EventTargetArgs(rule=event_rule.name, arn=queue.arn),
+                opts=self.child(),
+            )
+        return queue
+
+
+def interruption_queue_policy(queue_arn: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "EventsDeliver",
+                    "Effect": "Allow",
+                    "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
+                    "Action": "sqs:SendMessage",
+                    "Resource": queue_arn,
+                },
+                {
+                    "Sid": "TlsOnly",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "sqs:*",
+                    "Resource": queue_arn,
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+            ],
+        }
+    )
 
 
 def helm_release(name: str, chart: dict[str, str], namespace: str, values: Any, opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
@@ -146,7 +206,7 @@ def helm_release(name: str, chart: dict[str, str], namespace: str, values: Any, 
     )
 
 
-def karpenter_controller_policy(cluster_name: str, region: str, account_id: str, node_role_path: str) -> str:
+def karpenter_controller_policy(cluster_name: str, region: str, account_id: str, node_role_path: str, queue_arn: str) -> str:
     """What the controller needs to launch and retire this cluster's nodes, and nothing of other clusters:
     what it creates must carry the cluster's tag, what it deletes must already carry it, and it may pass
     only roles under the IAM path of this cluster's Karpenter pools (the pools are created after the
@@ -211,6 +271,12 @@ def karpenter_controller_policy(cluster_name: str, region: str, account_id: str,
                 "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile",
             ],
             "Resource": f"arn:aws:iam::{account_id}:instance-profile/*",
+        },
+        {
+            "Sid": "InterruptionQueue",
+            "Effect": "Allow",
+            "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
+            "Resource": queue_arn,
         },
         {"Sid": "Cluster", "Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": f"arn:aws:eks:{region}:{account_id}:cluster/{cluster_name}"},
     ]

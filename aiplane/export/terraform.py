@@ -27,6 +27,8 @@ TERRAFORM_VERSION = "1.9.8"
 AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"
 
 TERRAFORM_TYPES: dict[str, str] = {
+    "aws:cloudwatch/eventRule:EventRule": "aws_cloudwatch_event_rule",
+    "aws:cloudwatch/eventTarget:EventTarget": "aws_cloudwatch_event_target",
     "aws:cloudwatch/logGroup:LogGroup": "aws_cloudwatch_log_group",
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "aws_default_security_group",
     "aws:ec2/eip:Eip": "aws_eip",
@@ -69,6 +71,7 @@ TERRAFORM_TYPES: dict[str, str] = {
     "aws:secretsmanager/secret:Secret": "aws_secretsmanager_secret",
     "aws:secretsmanager/secretVersion:SecretVersion": "aws_secretsmanager_secret_version",
     "aws:sqs/queue:Queue": "aws_sqs_queue",
+    "aws:sqs/queuePolicy:QueuePolicy": "aws_sqs_queue_policy",
 }
 
 # (Terraform type or "<type>.<block path>", Pulumi's plural name) -> Terraform's singular block name.

@@ -218,6 +218,25 @@ def test_karpenter_controller_may_pass_only_karpenter_node_roles(stack):
     assert graph.find("aws:iam/role:Role", "gpu-embed-node-role").inputs["path"] == f"/aiplane/{spec.cluster_name}/karpenter/"
 
 
+def test_karpenter_hears_of_interruptions_through_its_queue(stack):
+    import json
+
+    _, graph = stack
+    queue = graph.find("aws:sqs/queue:Queue", "gpu-software-karpenter-interruptions")
+    assert queue.inputs["sqsManagedSseEnabled"] is True
+    assert helm(graph, "karpenter")["values"]["settings"]["interruptionQueue"] == queue.outputs["name"]
+    targets = {t.inputs["rule"]: t.inputs["arn"] for t in graph.of_type("aws:cloudwatch/eventTarget:EventTarget")}
+    rules = {r.outputs["name"]: json.loads(r.inputs["eventPattern"])["detail-type"][0] for r in graph.of_type("aws:cloudwatch/eventRule:EventRule")}
+    assert set(rules.values()) == {
+        "EC2 Spot Instance Interruption Warning", "EC2 Instance Rebalance Recommendation",
+        "EC2 Instance State-change Notification", "AWS Health Event",
+    }
+    assert targets == {name: queue.outputs["arn"] for name in rules}
+    policy = json.loads(graph.find("aws:iam/rolePolicy:RolePolicy", "gpu-software-karpenter-policy").inputs["policy"])
+    reads = next(s for s in policy["Statement"] if s["Sid"] == "InterruptionQueue")
+    assert reads["Resource"] == queue.outputs["arn"]
+
+
 def test_karpenter_objects_wait_for_the_controller_and_its_crds(stack):
     _, graph = stack
     release = graph.find("kubernetes:helm.sh/v3:Release", "gpu-software-karpenter")
