@@ -3,6 +3,8 @@ from __future__ import annotations
 import functools
 import inspect
 import shutil
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pulumi_aws
@@ -32,6 +34,20 @@ def takes_tags(resource_type: str) -> bool:
     module_path, class_name = resource_type.split(":")[1].split("/")[0], resource_type.split(":")[2]
     module = getattr(pulumi_aws, module_path)
     return "tags" in inspect.signature(getattr(module, class_name)._internal_init).parameters
+
+
+@pytest.fixture(scope="session")
+def aws_endpoint() -> Iterator[str]:
+    """moto's server on 127.0.0.1: a real HTTP endpoint that boto3 talks to as it would to AWS."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
 
 
 def copy_project(target: Path) -> Path:

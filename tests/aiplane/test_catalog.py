@@ -70,5 +70,26 @@ def test_profiles_admit_at_least_one_catalog_instance():
             assert all(i.efa for i in fitting), "a multi-node profile must only take EFA instances"
 
 
+def test_catalog_agrees_with_ec2s_describe_instance_types(aws_endpoint):
+    """boto3 against moto's server, whose EC2 answers come from a snapshot of the real DescribeInstanceTypes."""
+    import boto3
+
+    catalog = load_catalog()
+    ec2 = boto3.client(
+        "ec2", region_name="us-east-1", endpoint_url=aws_endpoint, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    answers = ec2.describe_instance_types(InstanceTypes=sorted(catalog.instances))["InstanceTypes"]
+    assert {answer["InstanceType"] for answer in answers} == set(catalog.instances)
+    for answer in answers:
+        instance = catalog.instances[answer["InstanceType"]]
+        (gpu,) = answer["GpuInfo"]["Gpus"]
+        network = answer["NetworkInfo"]
+        assert (gpu["Name"], gpu["Count"], gpu["MemoryInfo"]["SizeInMiB"]) == (instance.gpu, instance.gpus, instance.gpu_memory_mib), instance.name
+        assert (answer["VCpuInfo"]["DefaultVCpus"], answer["MemoryInfo"]["SizeInMiB"]) == (instance.vcpus, instance.memory_gib * 1024), instance.name
+        assert network["MaximumNetworkCards"] == instance.network_cards, instance.name
+        assert network["EfaSupported"] == instance.efa, instance.name
+        assert network.get("EfaInfo", {}).get("MaximumEfaInterfaces", 0) == instance.max_efa_interfaces, instance.name
+
+
 def test_compute_reference_is_current():
     assert (PROJECT_DIR / COMPUTE_DOC).read_text() == render_compute_docs(), "run `make docs`"
