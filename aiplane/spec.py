@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import math
 import re
+from functools import cached_property
 from ipaddress import AddressValueError, IPv4Network, NetmaskValueError
 from pathlib import Path
-from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
