@@ -6,7 +6,8 @@ Defaults (behaviour, not options):
 - Helm charts are pinned; moving a version is a reviewed change to this file;
 - the operator uses the driver and container toolkit of the AL2023 NVIDIA AMI instead of installing its
   own, so a node boots ready and a driver is never compiled on it;
-- the DCGM exporter runs with a ServiceMonitor, for the observability plane's Prometheus to scrape;
+- the DCGM exporter runs with a ServiceMonitor, for the observability plane's Prometheus to scrape, and
+  the Prometheus Operator's CRDs are installed first so that the ServiceMonitor never blocks the operator;
 - every DaemonSet tolerates the GPU taint, so it reaches the nodes that keep everything else off.
 """
 from __future__ import annotations
@@ -26,6 +27,12 @@ from components.iam import service_role
 GPU_OPERATOR_CHART = {"chart": "gpu-operator", "version": "v25.3.4", "repo": "https://helm.ngc.nvidia.com/nvidia"}
 EFA_PLUGIN_CHART = {"chart": "aws-efa-k8s-device-plugin", "version": "v0.5.7", "repo": "https://aws.github.io/eks-charts"}
 KARPENTER_CHART = {"chart": "oci://public.ecr.aws/karpenter/karpenter", "version": "1.5.0"}
+# The ServiceMonitor kind. Before the fix in NVIDIA/gpu-operator#2262 (2026-04) the operator stops
+# reconciling, and GPU feature discovery never starts, when the DCGM ServiceMonitor is enabled but its CRD
+# is missing; installing the CRDs first keeps the two independent of the observability plane's Prometheus.
+PROMETHEUS_CRDS_CHART = {
+    "chart": "prometheus-operator-crds", "version": "24.0.2", "repo": "https://prometheus-community.github.io/helm-charts"
+}
 GPU_OPERATOR_NAMESPACE = "gpu-operator"
 KARPENTER_NAMESPACE = "kube-system"
 KARPENTER_SERVICE_ACCOUNT = "karpenter"
@@ -84,9 +91,10 @@ class GpuSoftware(AiplaneComponent):
             ),
             opts=on_cluster,
         )
+        monitoring_crds = helm_release(f"{name}-prometheus-crds", PROMETHEUS_CRDS_CHART, "kube-system", {}, on_cluster)
         helm_release(
             f"{name}-gpu-operator", GPU_OPERATOR_CHART, GPU_OPERATOR_NAMESPACE, gpu_operator_values(),
-            pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[namespace])),
+            pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[namespace, monitoring_crds])),
         )
         if args.efa:
             helm_release(

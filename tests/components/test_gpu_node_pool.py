@@ -198,6 +198,8 @@ def test_gpu_software_is_pinned_and_uses_the_ami_driver(stack):
     assert values["driver"]["enabled"] is False and values["toolkit"]["enabled"] is False
     assert values["dcgmExporter"] == {"enabled": True, "serviceMonitor": {"enabled": True}}
     assert values["nfd"]["enabled"] is True and values["gfd"]["enabled"] is True
+    crds = graph.find("kubernetes:helm.sh/v3:Release", "gpu-software-prometheus-crds")
+    assert crds.urn in graph.find("kubernetes:helm.sh/v3:Release", "gpu-software-gpu-operator").dependencies
     efa = helm(graph, "efa-device-plugin")
     assert efa["version"] == EFA_PLUGIN_CHART["version"]
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in efa["values"]["tolerations"]
