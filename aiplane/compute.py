@@ -108,7 +108,7 @@ def pool_accelerator(instance_types: Sequence[str]) -> Accelerator:
 def nodes_for(model_plans: Sequence[ModelPlan], scenario: str, gpus_per_node: int) -> int:
     """Replicas of every model, packed by GPU count. TP degrees are powers of two no wider than a node, so
     packing them largest first never strands GPUs: the node count is the GPU count over GPUs per node."""
-    gpus = sum(plan.scenario(scenario).replicas * plan.scenario(scenario).tensor_parallel for plan in model_plans)
+    gpus = sum(replica.replicas * replica.tensor_parallel for replica in (plan.scenario(scenario) for plan in model_plans))
     nodes = math.ceil(gpus / gpus_per_node)
     return nodes + INCIDENT_NODES_LOST if scenario == "incident" else nodes
 

@@ -94,6 +94,7 @@ def build_gpu_pools(spec: StackSpec, network: Network, cluster: Cluster, softwar
     for pool in spec.platform.compute.pools:
         profile = PROFILES[pool.profile]
         sizes = plan.pool(pool.name)
+        karpenter = pool.mode == "karpenter"
         zones = pool.availability_zones or spec.zones
         if profile.multi_node or pool.wants_efa:
             zones = zones[:1]  # one placement group, one zone
@@ -116,9 +117,9 @@ def build_gpu_pools(spec: StackSpec, network: Network, cluster: Cluster, softwar
                 max_size=sizes.max_nodes,
                 disk_size_gib=pool.disk_size_gib or profile.disk_gib,
                 max_unavailable_percentage=profile.max_unavailable_percentage,
-                kubernetes_provider=cluster.provider if pool.mode == "karpenter" else None,
-                karpenter_controller=software.karpenter_release if pool.mode == "karpenter" else None,
-                karpenter_role_path=karpenter_role_path(spec) if pool.mode == "karpenter" else None,
+                kubernetes_provider=cluster.provider if karpenter else None,
+                karpenter_controller=software.karpenter_release if karpenter else None,
+                karpenter_role_path=karpenter_role_path(spec) if karpenter else None,
             ),
         )
     return pools

@@ -32,7 +32,7 @@ from aiplane.profiles import (
     PoolMode,
 )
 from components.base import AiplaneComponent
-from components.nodes import encrypted_root_volume, imdsv2_only, node_role
+from components.nodes import IMDSV2_ONLY, ROOT_DEVICE, encrypted_root_volume, imdsv2_only, node_role
 
 AMI_TYPE = "AL2023_x86_64_NVIDIA"
 # Karpenter picks the NVIDIA variant of the AL2023 EKS AMI for GPU instances; pinned so nodes do not change
@@ -215,10 +215,10 @@ class GpuNodePool(AiplaneComponent):
                 "amiSelectorTerms": [{"alias": KARPENTER_AMI_ALIAS}],
                 "subnetSelectorTerms": [{"id": subnet} for subnet in args.subnet_ids],
                 "securityGroupSelectorTerms": [{"id": args.cluster_security_group_id}],
-                "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1},
+                "metadataOptions": dict(IMDSV2_ONLY),
                 "blockDeviceMappings": [
                     {
-                        "deviceName": "/dev/xvda",
+                        "deviceName": ROOT_DEVICE,
                         "ebs": {
                             "volumeSize": f"{args.disk_size_gib}Gi",
                             "volumeType": "gp3",

@@ -12,6 +12,8 @@ from components.iam import service_role
 
 NODE_MANAGED_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy")
 ROOT_DEVICE = "/dev/xvda"  # the AL2023 EKS AMIs' root device
+# IMDSv2 only, one hop: spelled as the EC2 API and Karpenter's EC2NodeClass spell it.
+IMDSV2_ONLY = {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1}
 
 
 def node_role(
@@ -31,7 +33,11 @@ def node_role(
 
 
 def imdsv2_only() -> aws.ec2.LaunchTemplateMetadataOptionsArgs:
-    return aws.ec2.LaunchTemplateMetadataOptionsArgs(http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1)
+    return aws.ec2.LaunchTemplateMetadataOptionsArgs(
+        http_endpoint=IMDSV2_ONLY["httpEndpoint"],
+        http_tokens=IMDSV2_ONLY["httpTokens"],
+        http_put_response_hop_limit=IMDSV2_ONLY["httpPutResponseHopLimit"],
+    )
 
 
 def encrypted_root_volume(
