@@ -15,6 +15,7 @@ from typing import Any
 from pulumi.runtime import Mocks, MockCallArgs, MockResourceArgs
 
 OFFLINE_ACCOUNT_ID = "123456789012"
+ZONE_LETTERS = "abcdef"
 
 # Terraform-style EC2 resources: (id prefix, resource name in the ARN).
 EC2_SHAPES = {
@@ -47,6 +48,10 @@ AUTONAMED = {
     "aws:s3/bucket:Bucket": "bucket",
     "aws:sqs/queue:Queue": "name",
     "aws:cloudwatch/eventRule:EventRule": "name",
+    "aws:rds/subnetGroup:SubnetGroup": "name",
+    "aws:rds/clusterParameterGroup:ClusterParameterGroup": "name",
+    "aws:backup/vault:Vault": "name",
+    "aws:backup/plan:Plan": "name",
 }
 
 
@@ -97,6 +102,26 @@ class AwsMocks(Mocks):
                 {"arn": self._arn("sqs", state["name"]), "url": f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{state['name']}"},
             ),
             "aws:ec2/route:Route": lambda state, d: (f"r-{state.get('routeTableId')}{int(d[:8], 16) % 10**10}", {}),
+            "aws:opensearch/serverlessVpcEndpoint:ServerlessVpcEndpoint": lambda state, d: (f"vpce-{d[:17]}", {}),
+            "aws:opensearch/serverlessCollection:ServerlessCollection": lambda state, d: (
+                d[:20],
+                {
+                    "arn": self._arn("aoss", f"collection/{d[:20]}"),
+                    "collectionEndpoint": f"https://{d[:20]}.{self.region}.aoss.amazonaws.com",
+                    "dashboardEndpoint": f"https://{d[:20]}.{self.region}.aoss.amazonaws.com/_dashboards",
+                },
+            ),
+            "aws:rds/cluster:Cluster": lambda state, d: (
+                state["clusterIdentifier"],
+                {
+                    "arn": self._arn("rds", f"cluster:{state['clusterIdentifier']}"),
+                    "clusterResourceId": f"cluster-{d[:26].upper()}",
+                    "endpoint": f"{state['clusterIdentifier']}.cluster-{d[:12]}.{self.region}.rds.amazonaws.com",
+                    "readerEndpoint": f"{state['clusterIdentifier']}.cluster-ro-{d[:12]}.{self.region}.rds.amazonaws.com",
+                },
+            ),
+            # Generated secrets: deterministic offline, and hidden from every export as secrets.
+            "random:index/randomPassword:RandomPassword": lambda state, d: (d[:12], {"result": d[: int(state.get("length") or 32)]}),
         }
 
     # -- resources -------------------------------------------------------------------------------
@@ -167,6 +192,11 @@ class AwsMocks(Mocks):
             "platformVersion": "eks.1",
         }
 
+    def _zone_id(self, zone_name: str) -> str:
+        """AWS maps zone names to zone ids per account; offline, a fixed mapping in the same shape (use1-az1)."""
+        area, direction, number = self.region.split("-")[0], self.region.split("-")[1], self.region.split("-")[-1]
+        return f"{area}{direction[0]}{number}-az{ZONE_LETTERS.index(zone_name[-1]) + 1}"
+
     # -- invokes ---------------------------------------------------------------------------------
     def call(self, args: MockCallArgs) -> dict:
         function = args.token.split(":")[-1]
@@ -182,8 +212,9 @@ class AwsMocks(Mocks):
         if function == "getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws", "reverseDnsPrefix": "com.amazonaws"}
         if function == "getAvailabilityZones":
-            names = [f"{self.region}{letter}" for letter in "abcdef"]
-            area, direction, number = self.region.split("-")[0], self.region.split("-")[1], self.region.split("-")[-1]
-            zone_ids = [f"{area}{direction[0]}{number}-az{i + 1}" for i in range(len(names))]
-            return {"names": names, "zoneIds": zone_ids, "id": self.region}
+            names = [f"{self.region}{letter}" for letter in ZONE_LETTERS]
+            return {"names": names, "zoneIds": [self._zone_id(name) for name in names], "id": self.region}
+        if function == "getAvailabilityZone":
+            name = args.args.get("name") or f"{self.region}a"
+            return {"name": name, "zoneId": self._zone_id(name), "region": self.region, "state": "available", "id": name}
         return {}

@@ -9,10 +9,13 @@ from aiplane.catalog import load_catalog
 from aiplane.profiles import PROFILES
 from aiplane.spec import StackSpec
 from aiplane.tagging import cost_tag_transformation
+from aiplane.tiering import PURPOSES
 from components.cluster import Cluster, ClusterArgs, NodeGroupSizing
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.gpu_software import GpuSoftware, GpuSoftwareArgs
 from components.network import Network, NetworkArgs
+from components.object_storage import BucketPlan, ExpressOneZone, Lustre, ObjectLock, ObjectStorage, ObjectStorageArgs
+from components.vector_db import VectorDb, VectorDbArgs
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,8 @@ class Platform:
     cluster: Cluster
     gpu_pools: dict[str, GpuNodePool]
     gpu_software: GpuSoftware | None
+    storage: ObjectStorage
+    vector_databases: dict[str, VectorDb]
 
 
 def build(spec: StackSpec) -> Platform:
@@ -72,13 +77,73 @@ def build(spec: StackSpec) -> Platform:
             ),
         )
     gpu_pools = build_gpu_pools(spec, network, cluster, gpu_software)
+    storage = build_storage(spec, network, cluster)
+    vector_databases = build_vector_databases(spec, network, cluster)
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("privateSubnetIds", network.private_subnet_ids)
     pulumi.export("clusterName", cluster.cluster_name)
     pulumi.export("clusterEndpoint", cluster.endpoint)
     pulumi.export("kubeconfig", cluster.kubeconfig)
     pulumi.export("gpuPools", {name: pool.labels for name, pool in gpu_pools.items()})
-    return Platform(network=network, cluster=cluster, gpu_pools=gpu_pools, gpu_software=gpu_software)
+    pulumi.export("buckets", storage.bucket_names)
+    pulumi.export("vectorDatabases", {name: {"endpoint": db.endpoint, db.access.kind: db.access.reference} for name, db in vector_databases.items()})
+    return Platform(
+        network=network, cluster=cluster, gpu_pools=gpu_pools, gpu_software=gpu_software, storage=storage,
+        vector_databases=vector_databases,
+    )
+
+
+def build_vector_databases(spec: StackSpec, network: Network, cluster: Cluster) -> dict[str, VectorDb]:
+    databases = {}
+    for database in spec.platform.vector_databases:
+        zones = getattr(database, "availability_zones", None) or spec.zones
+        databases[database.name] = VectorDb(
+            f"vector-{database.name}",
+            VectorDbArgs(
+                engine=database,  # the spec's engine models extend the component's
+                cluster_name=cluster.cluster_name,
+                region=spec.region,
+                kubernetes_provider=cluster.provider,
+                storage_class=cluster.storage_class,
+                vpc_id=network.vpc_id,
+                private_subnet_ids=[network.private_subnet_ids_by_zone[zone] for zone in zones],
+                client_security_group_id=cluster.cluster_security_group_id,
+            ),
+        )
+    return databases
+
+
+def build_storage(spec: StackSpec, network: Network, cluster: Cluster) -> ObjectStorage:
+    storage = spec.platform.storage
+    buckets = []
+    for purpose in PURPOSES:
+        bucket = getattr(storage.buckets, purpose)
+        lock = bucket.object_lock
+        buckets.append(
+            BucketPlan(
+                purpose=purpose,
+                tiering=bucket.tiering(purpose),
+                versioned=bucket.versioning,
+                object_lock=ObjectLock(mode=lock.mode, retention_days=lock.retention_days) if lock else None,
+            )
+        )
+    express = lustre = None
+    if storage.express_one_zone:
+        express = ExpressOneZone(
+            availability_zone=spec.platform.pool_zone(storage.express_one_zone.pool, spec.zones),
+            expire_after_days=storage.express_one_zone.expire_after_days,
+        )
+    if storage.lustre:
+        zone = spec.platform.pool_zone(storage.lustre.pool, spec.zones)
+        lustre = Lustre(
+            subnet_id=network.private_subnet_ids_by_zone[zone],
+            client_security_group_id=cluster.cluster_security_group_id,
+            storage_capacity_gib=storage.lustre.storage_capacity_gib,
+            throughput_per_tib=storage.lustre.throughput_per_tib,
+        )
+    return ObjectStorage(
+        "storage", ObjectStorageArgs(buckets=buckets, vpc_id=network.vpc_id, express_one_zone=express, lustre=lustre)
+    )
 
 
 def karpenter_role_path(spec: StackSpec) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from functools import cached_property
 from ipaddress import AddressValueError, IPv4Network, NetmaskValueError
 from pathlib import Path
@@ -24,9 +25,14 @@ from aiplane.cidr import CidrPlanError, plan_subnets
 from aiplane.compute import ComputePlan, plan_compute
 from aiplane.errors import InputError, describe_validation_error
 from aiplane.profiles import PROFILES, CapacityType, PoolMode, ProfileName
+from aiplane.tiering import DEFAULT_TIERING, ArchiveClass, Purpose, Tiering
+from aiplane.tiering import check as check_tiering
 from components.cluster import NodeGroupSizing
+from components.vector_db import OpenSearchServerlessEngine, PgvectorEngine, QdrantEngine
 
 STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+# An Aurora DB subnet group must cover at least two availability zones.
+MIN_DATABASE_ZONES = 2
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy API reference).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
@@ -39,10 +45,13 @@ CORE_ADDONS: dict[str, dict[str, str]] = {
         "coredns": "v1.12.1-eksbuild.2",
         "kube-proxy": "v1.33.0-eksbuild.2",
         "eks-pod-identity-agent": "v1.3.7-eksbuild.2",
+        # Persistent volumes (the vector database, Prometheus): the build published alongside kube-proxy
+        # v1.33.0-eksbuild.2 above.
+        "aws-ebs-csi-driver": "v1.46.0-eksbuild.1",
     },
 }
 KubernetesVersion = Literal["1.33"]
-AddonName = Literal["vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"]
+AddonName = Literal["vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver"]
 
 
 class Model(BaseModel):
@@ -284,6 +293,114 @@ class ComputeSpec(Model):
         return plan_compute(self.pools, self.models)
 
 
+class ObjectLockSpec(Model):
+    mode: Literal["COMPLIANCE", "GOVERNANCE"] = Field(
+        default="COMPLIANCE", description="COMPLIANCE: no one, the root user included, can delete a locked version early."
+    )
+    retention_days: int = Field(ge=1, le=36500)
+
+
+class BucketSpec(Model):
+    """One purpose's bucket. Unset tiering fields keep the purpose's default (docs/storage.md); null removes a tier."""
+
+    warm_after_days: int | None = Field(default=None, ge=0, description="Days until S3 Intelligent-Tiering.")
+    archive_after_days: int | None = Field(default=None, ge=0, description="Days until the archive class.")
+    archive_class: ArchiveClass | None = None
+    expire_after_days: int | None = Field(default=None, ge=1, description="Days until current versions are deleted.")
+    noncurrent_expire_after_days: int | None = Field(default=None, ge=1)
+    abort_incomplete_uploads_after_days: int | None = Field(default=None, ge=1)
+    versioning: bool = True
+    object_lock: ObjectLockSpec | None = Field(default=None, description="Write-once retention of every object version.")
+
+    @model_validator(mode="after")
+    def _lock_needs_versioning(self) -> BucketSpec:
+        if self.object_lock and not self.versioning:
+            raise ValueError("objectLock needs versioning: true (S3 Object Lock protects object versions)")
+        return self
+
+    def tiering(self, purpose: Purpose) -> Tiering:
+        overrides = {
+            TIERING_FIELDS[name]: getattr(self, name)
+            for name in self.model_fields_set
+            if name in TIERING_FIELDS and (getattr(self, name) is not None or name in NULLABLE_TIERS)
+        }
+        return replace(DEFAULT_TIERING[purpose], **overrides)
+
+
+TIERING_FIELDS = {
+    "warm_after_days": "warm_after_days",
+    "archive_after_days": "archive_after_days",
+    "archive_class": "archive_class",
+    "expire_after_days": "expire_after_days",
+    "noncurrent_expire_after_days": "noncurrent_expire_after_days",
+    "abort_incomplete_uploads_after_days": "abort_incomplete_upload_after_days",
+}
+# Fields whose null means "no such tier" rather than "the default".
+NULLABLE_TIERS = {"warm_after_days", "archive_after_days", "expire_after_days"}
+
+
+def _tiered(purpose: Purpose) -> AfterValidator:
+    def check_bucket(bucket: BucketSpec) -> BucketSpec:
+        problems = check_tiering(bucket.tiering(purpose))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return bucket
+
+    return AfterValidator(check_bucket)
+
+
+class BucketsSpec(Model):
+    datasets: Annotated[BucketSpec, _tiered("datasets")] = BucketSpec()
+    models: Annotated[BucketSpec, _tiered("models")] = BucketSpec()
+    checkpoints: Annotated[BucketSpec, _tiered("checkpoints")] = BucketSpec()
+    audit: Annotated[BucketSpec, _tiered("audit")] = BucketSpec()
+    logs: Annotated[BucketSpec, _tiered("logs")] = BucketSpec()
+
+
+class ExpressOneZoneSpec(Model):
+    pool: PoolName = Field(description="The GPU pool whose zone holds the directory bucket (its first zone).")
+    expire_after_days: int = Field(default=7, ge=1, description="Checkpoints older than this leave the hot tier.")
+
+
+class LustreSpec(Model):
+    pool: PoolName = Field(description="The training pool whose zone holds the file system (its first zone).")
+    storage_capacity_gib: int = Field(default=1200, ge=1200, description="1200, or a multiple of 2400.")
+    throughput_per_tib: Literal[125, 250, 500, 1000] = Field(default=250, description="MB/s per TiB of storage.")
+
+    @model_validator(mode="after")
+    def _capacity_step(self) -> LustreSpec:
+        if self.storage_capacity_gib != 1200 and self.storage_capacity_gib % 2400:
+            raise ValueError(f"storageCapacityGib {self.storage_capacity_gib} must be 1200 or a multiple of 2400 (PERSISTENT_2 steps)")
+        return self
+
+
+class StorageSpec(Model):
+    buckets: BucketsSpec = BucketsSpec()
+    express_one_zone: ExpressOneZoneSpec | None = Field(
+        default=None, description="An S3 Express One Zone directory bucket as the hot tier for checkpoints."
+    )
+    lustre: LustreSpec | None = Field(default=None, description="FSx for Lustre linked to the datasets bucket, for training.")
+
+
+class QdrantSpec(Model, QdrantEngine):
+    """qdrant on the cluster."""
+
+
+class OpenSearchServerlessSpec(Model, OpenSearchServerlessEngine):
+    """An Amazon OpenSearch Serverless VECTORSEARCH collection."""
+
+
+class PgvectorSpec(Model, PgvectorEngine):
+    """Aurora PostgreSQL Serverless v2 with the pgvector extension."""
+
+    availability_zones: list[AvailabilityZone] | None = Field(
+        default=None, description="Zones whose private subnets hold the database (at least two); default: every zone of the stack."
+    )
+
+
+VectorDatabaseSpec = Annotated[QdrantSpec | OpenSearchServerlessSpec | PgvectorSpec, Field(discriminator="engine")]
+
+
 class ClusterSpec(Model):
     name: str | None = Field(default=None, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,99}$", description="Default: aiplane-<env>.")
     version: KubernetesVersion = "1.33"
@@ -318,9 +435,34 @@ class PlatformSpec(Model):
     network: NetworkSpec
     cluster: ClusterSpec
     compute: ComputeSpec = Field(default_factory=ComputeSpec, description="GPU node pools and the models they serve.")
+    storage: StorageSpec = Field(default_factory=StorageSpec, description="Buckets by purpose, their tiers, and fast tiers.")
+    vector_databases: list[VectorDatabaseSpec] = Field(
+        default_factory=list, description="Vector databases; the engine is chosen per database (qdrant, opensearch-serverless, pgvector)."
+    )
     tags: dict[TagKey, Annotated[str, Field(max_length=256)]] = Field(
         default_factory=dict, description="Extra tags on every taggable resource; aiplane:* keys are reserved."
     )
+
+    @model_validator(mode="after")
+    def _fast_tiers_on_known_pools(self) -> PlatformSpec:
+        pools = [pool.name for pool in self.compute.pools]
+        for key, fast_tier in (("expressOneZone", self.storage.express_one_zone), ("lustre", self.storage.lustre)):
+            if fast_tier and fast_tier.pool not in pools:
+                raise ValueError(f"storage.{key}.pool: {fast_tier.pool!r} is not a pool of this stack (pools: {', '.join(pools) or 'none'})")
+        return self
+
+    @model_validator(mode="after")
+    def _vector_database_names_unique(self) -> PlatformSpec:
+        names = [database.name for database in self.vector_databases]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"vector database names must be unique, repeated: {', '.join(repeated)}")
+        return self
+
+    def pool_zone(self, pool_name: str, stack_zones: list[str]) -> str:
+        """The zone a single-zone resource of this pool goes in: the pool's first zone."""
+        pool = next(pool for pool in self.compute.pools if pool.name == pool_name)
+        return (pool.availability_zones or stack_zones)[0]
 
 
 class TenantSpec(Model):
@@ -358,6 +500,25 @@ class StackConfig(BaseModel):
             outside = sorted(set(pool.availability_zones or []) - set(zones))
             if outside:
                 raise ValueError(f"pool {pool.name!r}: zones {', '.join(outside)} are not among the stack's zones ({', '.join(zones)})")
+        return self
+
+
+    @model_validator(mode="after")
+    def _databases_in_private_subnets(self) -> StackConfig:
+        zones = self.platform.network.zones(self.region)
+        for index, database in enumerate(self.platform.vector_databases):
+            if not isinstance(database, PgvectorSpec):
+                continue
+            where = f"vectorDatabases[{index}] (pgvector {database.name!r})"
+            outside = sorted(set(database.availability_zones or []) - set(zones))
+            if outside:
+                raise ValueError(f"{where}: zones {', '.join(outside)} are not among the stack's zones ({', '.join(zones)})")
+            chosen = database.availability_zones or zones
+            if len(set(chosen)) < MIN_DATABASE_ZONES:
+                raise ValueError(
+                    f"{where}: Aurora needs private subnets in at least {MIN_DATABASE_ZONES} availability zones; "
+                    f"the stack gives it private subnets in {', '.join(chosen)} only"
+                )
         return self
 
 

@@ -6,7 +6,9 @@ Secure defaults (behaviour, not options):
 - Kubernetes Secrets are envelope-encrypted with a customer-managed key that rotates yearly;
 - access is managed with EKS access entries (authentication mode API), not the aws-auth ConfigMap;
 - system nodes require IMDSv2 with a hop limit of 1 (pods use EKS Pod Identity, not the node's role)
-  and boot from an encrypted gp3 volume.
+  and boot from an encrypted gp3 volume;
+- the EBS CSI driver reaches AWS through EKS Pod Identity, and the cluster's default StorageClass makes
+  gp3 volumes encrypted with a customer-managed key, so every persistent volume is encrypted.
 """
 from __future__ import annotations
 
@@ -25,8 +27,13 @@ from components.nodes import encrypted_root_volume, imdsv2_only, node_role
 
 CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-# CoreDNS needs nodes to schedule on; the others run as DaemonSets or on the control plane's terms.
-ADDONS_NEEDING_NODES = {"coredns"}
+# CoreDNS and the EBS CSI controller need nodes to schedule on; the others run as DaemonSets or on the
+# control plane's terms.
+ADDONS_NEEDING_NODES = {"coredns", "aws-ebs-csi-driver"}
+EBS_CSI_ADDON = "aws-ebs-csi-driver"
+EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
+EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+ENCRYPTED_STORAGE_CLASS = "gp3-encrypted"
 
 
 class NodeGroupSizing(BaseModel):
@@ -79,6 +86,7 @@ class Cluster(AiplaneComponent):
     node_role_arn: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     provider: k8s.Provider
+    storage_class: k8s.storage.v1.StorageClass | None
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aiplane:cluster:Cluster", name, opts)
@@ -175,8 +183,19 @@ class Cluster(AiplaneComponent):
 
         node_group = self._system_nodes(name, args, cluster)
 
-        for addon, version in sorted(args.addons.items()):
-            aws.eks.Addon(
+        volume_key = None
+        addons: dict[str, aws.eks.Addon] = {}
+        # The Pod Identity agent first: add-ons that reach AWS through it are created after it.
+        for addon, version in sorted(args.addons.items(), key=lambda item: item[0] != "eks-pod-identity-agent"):
+            identities = None
+            depends_on: list[pulumi.Resource] = [node_group] if addon in ADDONS_NEEDING_NODES else []
+            if addon == EBS_CSI_ADDON:
+                volume_key = rotating_key(
+                    self, f"{name}-volume-key", f"Encrypts the persistent volumes of {args.cluster_name}", account_key_policy(account_id)
+                )
+                identities = [self._ebs_csi_identity(name, args, volume_key)]
+                depends_on += [addons["eks-pod-identity-agent"]] if "eks-pod-identity-agent" in addons else []
+            addons[addon] = aws.eks.Addon(
                 f"{name}-{addon}",
                 aws.eks.AddonArgs(
                     cluster_name=cluster.name,
@@ -184,8 +203,9 @@ class Cluster(AiplaneComponent):
                     addon_version=version,
                     resolve_conflicts_on_create="OVERWRITE",
                     resolve_conflicts_on_update="OVERWRITE",
+                    pod_identity_associations=identities,
                 ),
-                opts=self.child(depends_on=[node_group] if addon in ADDONS_NEEDING_NODES else None),
+                opts=self.child(depends_on=depends_on or None),
             )
 
         self.cluster_name = cluster.name
@@ -200,6 +220,21 @@ class Cluster(AiplaneComponent):
         self.provider = k8s.Provider(
             f"{name}-k8s", k8s.ProviderArgs(kubeconfig=self.kubeconfig, enable_server_side_apply=True), opts=self.child()
         )
+        self.storage_class = None
+        if volume_key is not None:
+            self.storage_class = k8s.storage.v1.StorageClass(
+                f"{name}-{ENCRYPTED_STORAGE_CLASS}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=ENCRYPTED_STORAGE_CLASS, annotations={"storageclass.kubernetes.io/is-default-class": "true"}
+                ),
+                provisioner="ebs.csi.aws.com",
+                parameters={"type": "gp3", "encrypted": "true", "kmsKeyId": volume_key.arn},
+                reclaim_policy="Retain",
+                # A volume is created in the zone its pod lands in, not in a zone the pod cannot reach.
+                volume_binding_mode="WaitForFirstConsumer",
+                allow_volume_expansion=True,
+                opts=self.child(provider=self.provider, depends_on=[addons[EBS_CSI_ADDON]]),
+            )
         self.register_outputs(
             {
                 "clusterName": self.cluster_name,
@@ -208,6 +243,21 @@ class Cluster(AiplaneComponent):
                 "kubeconfig": self.kubeconfig,
             }
         )
+
+    def _ebs_csi_identity(self, name: str, args: ClusterArgs, volume_key: aws.kms.Key) -> aws.eks.AddonPodIdentityAssociationArgs:
+        role = service_role(
+            self, f"{name}-ebs-csi-role", "pods.eks.amazonaws.com", f"EBS CSI driver of {args.cluster_name} (EKS Pod Identity)",
+            ("sts:AssumeRole", "sts:TagSession"),
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-ebs-csi-policy", aws.iam.RolePolicyAttachmentArgs(role=role.name, policy_arn=EBS_CSI_POLICY), opts=self.child()
+        )
+        aws.iam.RolePolicy(
+            f"{name}-ebs-csi-volume-key",
+            aws.iam.RolePolicyArgs(role=role.id, policy=volume_key.arn.apply(ebs_csi_key_policy)),
+            opts=self.child(),
+        )
+        return aws.eks.AddonPodIdentityAssociationArgs(role_arn=role.arn, service_account=EBS_CSI_SERVICE_ACCOUNT)
 
     def _system_nodes(self, name: str, args: ClusterArgs, cluster: aws.eks.Cluster) -> aws.eks.NodeGroup:
         role, attachments = node_role(self, name, f"System nodes of {args.cluster_name}")
@@ -241,6 +291,30 @@ class Cluster(AiplaneComponent):
             ),
             opts=self.child(depends_on=attachments),
         )
+
+
+def ebs_csi_key_policy(key_arn: str) -> str:
+    """Use of the volume key, as the EBS CSI guide lists it: grants only for AWS resources (the volumes)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "VolumeKeyGrants",
+                    "Effect": "Allow",
+                    "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+                    "Resource": [key_arn],
+                    "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                },
+                {
+                    "Sid": "VolumeKeyUse",
+                    "Effect": "Allow",
+                    "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                    "Resource": [key_arn],
+                },
+            ],
+        }
+    )
 
 
 def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:

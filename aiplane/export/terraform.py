@@ -27,6 +27,9 @@ TERRAFORM_VERSION = "1.9.8"
 AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"
 
 TERRAFORM_TYPES: dict[str, str] = {
+    "aws:backup/plan:Plan": "aws_backup_plan",
+    "aws:backup/selection:Selection": "aws_backup_selection",
+    "aws:backup/vault:Vault": "aws_backup_vault",
     "aws:cloudwatch/eventRule:EventRule": "aws_cloudwatch_event_rule",
     "aws:cloudwatch/eventTarget:EventTarget": "aws_cloudwatch_event_target",
     "aws:cloudwatch/logGroup:LogGroup": "aws_cloudwatch_log_group",
@@ -59,15 +62,29 @@ TERRAFORM_TYPES: dict[str, str] = {
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "aws_iam_role_policy_attachment",
     "aws:kms/alias:Alias": "aws_kms_alias",
     "aws:kms/key:Key": "aws_kms_key",
+    "aws:opensearch/serverlessAccessPolicy:ServerlessAccessPolicy": "aws_opensearchserverless_access_policy",
+    "aws:opensearch/serverlessCollection:ServerlessCollection": "aws_opensearchserverless_collection",
+    "aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy": "aws_opensearchserverless_security_policy",
+    "aws:opensearch/serverlessVpcEndpoint:ServerlessVpcEndpoint": "aws_opensearchserverless_vpc_endpoint",
+    "aws:rds/cluster:Cluster": "aws_rds_cluster",
+    "aws:rds/clusterInstance:ClusterInstance": "aws_rds_cluster_instance",
+    "aws:rds/clusterParameterGroup:ClusterParameterGroup": "aws_rds_cluster_parameter_group",
+    "aws:rds/subnetGroup:SubnetGroup": "aws_db_subnet_group",
     "aws:s3/bucket:Bucket": "aws_s3_bucket",
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "aws_s3_bucket_lifecycle_configuration",
     "aws:s3/bucketLogging:BucketLogging": "aws_s3_bucket_logging",
+    "aws:s3/bucketNotification:BucketNotification": "aws_s3_bucket_notification",
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration": "aws_s3_bucket_object_lock_configuration",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "aws_s3_bucket_ownership_controls",
     "aws:s3/bucketPolicy:BucketPolicy": "aws_s3_bucket_policy",
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "aws_s3_bucket_public_access_block",
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
         "aws_s3_bucket_server_side_encryption_configuration"
     ),
     "aws:s3/bucketVersioning:BucketVersioning": "aws_s3_bucket_versioning",
+    "aws:s3/directoryBucket:DirectoryBucket": "aws_s3_directory_bucket",
+    "aws:fsx/lustreFileSystem:LustreFileSystem": "aws_fsx_lustre_file_system",
+    "aws:fsx/dataRepositoryAssociation:DataRepositoryAssociation": "aws_fsx_data_repository_association",
     "aws:secretsmanager/secret:Secret": "aws_secretsmanager_secret",
     "aws:secretsmanager/secretVersion:SecretVersion": "aws_secretsmanager_secret_version",
     "aws:sqs/queue:Queue": "aws_sqs_queue",
@@ -76,15 +93,18 @@ TERRAFORM_TYPES: dict[str, str] = {
 
 # (Terraform type or "<type>.<block path>", Pulumi's plural name) -> Terraform's singular block name.
 PLURALISED_BLOCKS: dict[tuple[str, str], str] = {
+    ("aws_backup_plan", "rules"): "rule",
     ("aws_eks_node_group", "taints"): "taint",
+    ("aws_rds_cluster_parameter_group", "parameters"): "parameter",
     ("aws_s3_bucket_lifecycle_configuration", "rules"): "rule",
     ("aws_s3_bucket_lifecycle_configuration.rule", "transitions"): "transition",
     ("aws_s3_bucket_lifecycle_configuration.rule", "noncurrent_version_transitions"): "noncurrent_version_transition",
     ("aws_s3_bucket_server_side_encryption_configuration", "rules"): "rule",
 }
 
-# Types with no Terraform counterpart that carry no policy-relevant state.
-NOT_EXPORTED_PREFIXES = ("pulumi:providers:",)
+# Types with no AWS counterpart that carry no policy-relevant state: providers, and generated values
+# (random passwords live only in Pulumi's encrypted state and reach AWS or Kubernetes as secrets).
+NOT_EXPORTED_PREFIXES = ("pulumi:providers:", "random:")
 
 
 class ExportError(AiplaneError):

@@ -128,8 +128,10 @@ def _data_bucket(name, *, cmk=True, versioning=True, lifecycle=True, tls_policy=
                         id="tiering",
                         status="Enabled",
                         filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                        # Two transitions: checkov flattens a one-element list but not a longer one.
                         transitions=[
-                            aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=30, storage_class="INTELLIGENT_TIERING")
+                            aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=30, storage_class="INTELLIGENT_TIERING"),
+                            aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=365, storage_class="GLACIER_IR"),
                         ],
                         abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
                             days_after_initiation=7
@@ -227,9 +229,23 @@ FIXTURES = {
     "AIP_S3_2": (lambda: _data_bucket("aip-s3-2-pass"), lambda: _data_bucket("aip-s3-2-fail", versioning=False)),
     "AIP_S3_3": (lambda: _data_bucket("aip-s3-3-pass"), lambda: _data_bucket("aip-s3-3-fail", lifecycle=False)),
     "AIP_S3_4": (lambda: _data_bucket("aip-s3-4-pass"), lambda: _data_bucket("aip-s3-4-fail", tls_policy=False)),
+    "AIP_S3_5": (lambda: _audit_bucket("aip-s3-5-pass", "COMPLIANCE"), lambda: _audit_bucket("aip-s3-5-fail", "GOVERNANCE")),
     # FIN_1's fail fixture is built without the tag transformation: see untagged_program.
     "AIP_FIN_1": (lambda: aws.sqs.Queue("aip-fin-1-pass"), None),
 }
+
+
+def _audit_bucket(name, mode):
+    bucket = aws.s3.Bucket(name, aws.s3.BucketArgs(object_lock_enabled=True, tags={"aiplane:purpose": "audit"}))
+    aws.s3.BucketObjectLockConfiguration(
+        f"{name}-lock",
+        aws.s3.BucketObjectLockConfigurationInitArgs(
+            bucket=bucket.id,
+            rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
+                default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(mode=mode, days=365)
+            ),
+        ),
+    )
 
 
 def tagged_program() -> None:

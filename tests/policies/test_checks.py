@@ -49,6 +49,6 @@ def test_fail_fixture_fails(results, rule):
     assert "FAILED" in seen.values(), f"{rule} did not fail its fail fixture: {seen}"
 
 
-@pytest.mark.parametrize("rule", ["AIP_S3_1", "AIP_S3_2", "AIP_S3_3", "AIP_S3_4"])
+@pytest.mark.parametrize("rule", ["AIP_S3_1", "AIP_S3_2", "AIP_S3_3", "AIP_S3_4", "AIP_S3_5"])
 def test_storage_rules_skip_buckets_without_a_data_purpose(results, rule):
     assert outcomes(results, rule, "aip-s3-out-of-scope") in ({}, {"aws_s3_bucket.aip-s3-out-of-scope": "PASSED"})

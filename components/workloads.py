@@ -1,0 +1,79 @@
+"""Hardened Kubernetes building blocks shared by the components that run workloads on the cluster.
+
+Every container aiplane runs gets the Pod Security Standards' restricted profile and then some: a
+non-root high UID (so it never matches a host user), no privilege escalation, no Linux capabilities,
+the runtime's default seccomp profile, and a read-only root filesystem (writable paths are volumes).
+"""
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+# Above the range distributions give host users, so a container escape does not land on a real account.
+WORKLOAD_UID = 10001
+# Namespaces that reach every data store: the model gateway (issue 6) serves retrieval for every tenant.
+GATEWAY_NAMESPACE = "model-gateway"
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+def restricted_namespace(name: str, namespace: str, labels: dict[str, str], opts: pulumi.ResourceOptions) -> k8s.core.v1.Namespace:
+    """A namespace whose pods must meet the restricted Pod Security Standard (enforced by the API server)."""
+    return k8s.core.v1.Namespace(
+        name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=namespace,
+            labels={**labels, "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/audit": "restricted"},
+        ),
+        opts=opts,
+    )
+
+
+def pod_security_context() -> k8s.core.v1.PodSecurityContextArgs:
+    return k8s.core.v1.PodSecurityContextArgs(
+        run_as_non_root=True,
+        run_as_user=WORKLOAD_UID,
+        run_as_group=WORKLOAD_UID,
+        fs_group=WORKLOAD_UID,
+        fs_group_change_policy="OnRootMismatch",
+        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+    )
+
+
+def container_security_context() -> k8s.core.v1.SecurityContextArgs:
+    return k8s.core.v1.SecurityContextArgs(
+        run_as_non_root=True,
+        run_as_user=WORKLOAD_UID,
+        run_as_group=WORKLOAD_UID,
+        allow_privilege_escalation=False,
+        read_only_root_filesystem=True,
+        privileged=False,
+        capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+    )
+
+
+def namespaces_peer(namespaces: list[str]) -> k8s.networking.v1.NetworkPolicyPeerArgs:
+    """Every pod of the named namespaces (the label the API server sets on each namespace)."""
+    return k8s.networking.v1.NetworkPolicyPeerArgs(
+        namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+            match_expressions=[
+                k8s.meta.v1.LabelSelectorRequirementArgs(key=NAMESPACE_NAME_LABEL, operator="In", values=sorted(namespaces))
+            ]
+        )
+    )
+
+
+def dns_egress() -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+    """Name lookups through the cluster DNS, the one egress every pod needs."""
+    return k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+        to=[
+            k8s.networking.v1.NetworkPolicyPeerArgs(
+                namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={NAMESPACE_NAME_LABEL: "kube-system"}),
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
+            )
+        ],
+        ports=[
+            k8s.networking.v1.NetworkPolicyPortArgs(protocol="UDP", port=53),
+            k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=53),
+        ],
+    )
