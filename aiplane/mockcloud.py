@@ -97,6 +97,17 @@ class AwsMocks(Mocks):
                 f"{state.get('clusterName')}#{state.get('principalArn')}#{state.get('policyArn')}",
                 {},
             ),
+            "aws:s3/bucket:Bucket": lambda state, d: (
+                state["bucket"],
+                {
+                    "arn": f"arn:aws:s3:::{state['bucket']}",
+                    "bucketDomainName": f"{state['bucket']}.s3.amazonaws.com",
+                    "bucketRegionalDomainName": f"{state['bucket']}.s3.{self.region}.amazonaws.com",
+                },
+            ),
+            "aws:s3/directoryBucket:DirectoryBucket": lambda state, d: (
+                state["bucket"], {"arn": self._arn("s3express", f"bucket/{state['bucket']}")}
+            ),
             "aws:sqs/queue:Queue": lambda state, d: (
                 f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{state['name']}",
                 {"arn": self._arn("sqs", state["name"]), "url": f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{state['name']}"},
@@ -149,7 +160,10 @@ class AwsMocks(Mocks):
         if "tags" in state:
             extra["tagsAll"] = state["tags"]
         for key, value in extra.items():
-            state.setdefault(key, value)
+            if isinstance(value, dict) and isinstance(state.get(key), dict):
+                state[key] = {**value, **state[key]}  # computed attributes of a block the program set
+            else:
+                state.setdefault(key, value)
         return resource_id, state
 
     def _arn(self, service: str, resource: str) -> str:

@@ -111,7 +111,7 @@ def _minimum_stays(tiering: Tiering) -> list[str]:
     exits = [days for days, _ in steps[1:]] + ([tiering.expire_after_days] if tiering.expire_after_days is not None else [])
     for (entered, storage_class), left in zip(steps, exits):
         minimum = STORAGE_CLASSES[storage_class].min_storage_days
-        if left - entered < minimum:
+        if 0 < left - entered < minimum:  # out-of-order days are reported above
             problems.append(
                 f"objects leave {storage_class} after {left - entered} days (day {entered} to day {left}), "
                 f"before its {minimum}-day minimum storage duration"

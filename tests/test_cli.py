@@ -29,9 +29,13 @@ def test_plan_prints_a_preview_and_writes_graph_and_summary(project_copy):
     assert "gpu-software (aiplane:gpu:GpuSoftware)" in result.stdout
     assert "GPU pools" in result.stdout and "llama-3-1-70b (chat)" in result.stdout
     assert f"Resources: + {summary['total']} to create in {len(summary['components'])} components" in result.stdout
-    assert len(summary["components"]) == 6  # network, cluster, three GPU pools, GPU software
+    assert "storage (aiplane:storage:ObjectStorage)" in result.stdout
+    assert "vector-rag (aiplane:vectordb:VectorDb)" in result.stdout
+    # network, cluster, three GPU pools, GPU software, storage, two vector databases
+    assert len(summary["components"]) == 9
     manifests = len(list((out / "k8s").glob("*.yaml")))
-    assert manifests == 3  # the GPU operator's namespace, the Karpenter pool's NodePool and EC2NodeClass
+    # the GPU operator's namespace, the Karpenter pool's NodePool and EC2NodeClass, the encrypted StorageClass
+    assert manifests == 4
     assert f"Wrote graph.json, summary.json, tfplan.json and k8s/ ({manifests} manifests) to build/prod" in result.stdout
     assert json.loads((out / "tfplan.json").read_text())["planned_values"]["root_module"]["resources"]
 

@@ -86,9 +86,32 @@ def test_core_addons_are_pinned(shipped):
     spec, graph = shipped
     addons = {a.inputs["addonName"]: a.inputs["addonVersion"] for a in graph.of_type("aws:eks/addon:Addon")}
     assert addons == CORE_ADDONS[spec.platform.cluster.version]
-    assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"}
-    coredns = graph.find("aws:eks/addon:Addon", "cluster-coredns")
-    assert graph.find("aws:eks/nodeGroup:NodeGroup", "cluster-system-nodes").urn in coredns.dependencies
+    assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver"}
+    nodes = graph.find("aws:eks/nodeGroup:NodeGroup", "cluster-system-nodes").urn
+    assert nodes in graph.find("aws:eks/addon:Addon", "cluster-coredns").dependencies
+    assert nodes in graph.find("aws:eks/addon:Addon", "cluster-aws-ebs-csi-driver").dependencies
+
+
+def test_ebs_csi_driver_uses_pod_identity_and_volumes_are_encrypted_with_a_cmk(shipped):
+    spec, graph = shipped
+    driver = graph.find("aws:eks/addon:Addon", "cluster-aws-ebs-csi-driver")
+    assert graph.find("aws:eks/addon:Addon", "cluster-eks-pod-identity-agent").urn in driver.dependencies
+    (association,) = driver.inputs["podIdentityAssociations"]
+    assert association["serviceAccount"] == "ebs-csi-controller-sa"
+    role = graph.find("aws:iam/role:Role", "cluster-ebs-csi-role")
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    assert association["roleArn"] == role.outputs["arn"]
+    key = graph.find("aws:kms/key:Key", "cluster-volume-key")
+    assert key.inputs["enableKeyRotation"] is True
+    grants = json.loads(graph.find("aws:iam/rolePolicy:RolePolicy", "cluster-ebs-csi-volume-key").inputs["policy"])["Statement"]
+    assert all(statement["Resource"] == [key.outputs["arn"]] for statement in grants)
+    assert grants[0]["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+
+    storage_class = graph.find("kubernetes:storage.k8s.io/v1:StorageClass", "cluster-gp3-encrypted")
+    assert storage_class.inputs["parameters"] == {"type": "gp3", "encrypted": "true", "kmsKeyId": key.outputs["arn"]}
+    assert storage_class.inputs["metadata"]["annotations"] == {"storageclass.kubernetes.io/is-default-class": "true"}
+    assert storage_class.inputs["volumeBindingMode"] == "WaitForFirstConsumer"
+    assert driver.urn in storage_class.dependencies
 
 
 def test_system_nodes_require_imdsv2_and_encrypted_gp3(shipped):
