@@ -25,7 +25,7 @@ from aiplane.cidr import CidrPlanError, plan_subnets
 from aiplane.compute import ComputePlan, plan_compute
 from aiplane.errors import InputError, describe_validation_error
 from aiplane.profiles import PROFILES, CapacityType, PoolMode, ProfileName
-from aiplane.tiering import DEFAULT_TIERING, ArchiveClass, Purpose, Tiering
+from aiplane.tiering import DEFAULT_TIERING, ArchiveClass, Purpose, Tiering, WarmClass
 from aiplane.tiering import check as check_tiering
 from components.cluster import NodeGroupSizing
 from components.vector_db import OpenSearchServerlessEngine, PgvectorEngine, QdrantEngine
@@ -303,7 +303,8 @@ class ObjectLockSpec(Model):
 class BucketSpec(Model):
     """One purpose's bucket. Unset tiering fields keep the purpose's default (docs/storage.md); null removes a tier."""
 
-    warm_after_days: int | None = Field(default=None, ge=0, description="Days until S3 Intelligent-Tiering.")
+    warm_after_days: int | None = Field(default=None, ge=0, description="Days until the warm class.")
+    warm_class: WarmClass | None = Field(default=None, description="INTELLIGENT_TIERING (default) or STANDARD_IA.")
     archive_after_days: int | None = Field(default=None, ge=0, description="Days until the archive class.")
     archive_class: ArchiveClass | None = None
     expire_after_days: int | None = Field(default=None, ge=1, description="Days until current versions are deleted.")
@@ -329,6 +330,7 @@ class BucketSpec(Model):
 
 TIERING_FIELDS = {
     "warm_after_days": "warm_after_days",
+    "warm_class": "warm_class",
     "archive_after_days": "archive_after_days",
     "archive_class": "archive_class",
     "expire_after_days": "expire_after_days",
@@ -509,7 +511,7 @@ class StackConfig(BaseModel):
         for index, database in enumerate(self.platform.vector_databases):
             if not isinstance(database, PgvectorSpec):
                 continue
-            where = f"vectorDatabases[{index}] (pgvector {database.name!r})"
+            where = f"aiplane:platform.vectorDatabases[{index}] (pgvector {database.name!r})"
             outside = sorted(set(database.availability_zones or []) - set(zones))
             if outside:
                 raise ValueError(f"{where}: zones {', '.join(outside)} are not among the stack's zones ({', '.join(zones)})")

@@ -6,9 +6,10 @@ early-deletion fee by design, fails before anything is deployed.
 
 The tiers:
 - hot: S3 Standard, where every object starts;
-- warm: S3 Intelligent-Tiering, which moves each object between its frequent, infrequent and archive
-  instant access tiers by its own access pattern, with no retrieval fee, so a weight file read again after
-  months costs nothing extra;
+- warm: S3 Intelligent-Tiering (the default), which moves each object between its frequent, infrequent and
+  archive instant access tiers by its own access pattern, with no retrieval fee, so a weight file read again
+  after months costs nothing extra; or S3 Standard-IA, cheaper for data known to be cold, with a retrieval
+  fee and no per-object monitoring charge;
 - archive: S3 Glacier Instant Retrieval (milliseconds to read, for data that may be needed at once) or
   S3 Glacier Deep Archive (hours to restore, for data kept for compliance or reproducibility).
 
@@ -24,9 +25,9 @@ from typing import Literal
 
 Purpose = Literal["datasets", "models", "checkpoints", "audit", "logs"]
 PURPOSES: tuple[Purpose, ...] = ("datasets", "models", "checkpoints", "audit", "logs")
-StorageClassName = Literal["INTELLIGENT_TIERING", "GLACIER_IR", "DEEP_ARCHIVE"]
+WarmClass = Literal["INTELLIGENT_TIERING", "STANDARD_IA"]
 ArchiveClass = Literal["GLACIER_IR", "DEEP_ARCHIVE"]
-WARM_CLASS: StorageClassName = "INTELLIGENT_TIERING"
+WARM_CLASSES: tuple[WarmClass, ...] = ("INTELLIGENT_TIERING", "STANDARD_IA")
 ARCHIVE_CLASSES: tuple[ArchiveClass, ...] = ("GLACIER_IR", "DEEP_ARCHIVE")
 
 
@@ -40,9 +41,10 @@ class StorageClass:
 
 STORAGE_CLASSES: dict[str, StorageClass] = {
     "STANDARD": StorageClass("STANDARD", 0, 0, 0),
-    "INTELLIGENT_TIERING": StorageClass("INTELLIGENT_TIERING", 1, 0, 0),
-    "GLACIER_IR": StorageClass("GLACIER_IR", 2, 0, 90),
-    "DEEP_ARCHIVE": StorageClass("DEEP_ARCHIVE", 3, 0, 180),
+    "STANDARD_IA": StorageClass("STANDARD_IA", 1, 30, 30),
+    "INTELLIGENT_TIERING": StorageClass("INTELLIGENT_TIERING", 2, 0, 0),
+    "GLACIER_IR": StorageClass("GLACIER_IR", 3, 0, 90),
+    "DEEP_ARCHIVE": StorageClass("DEEP_ARCHIVE", 4, 0, 180),
 }
 # S3 rejects a lifecycle rule whose days are below 1 for these actions.
 MIN_NONCURRENT_DAYS = 1
@@ -54,6 +56,7 @@ class Tiering:
     """One purpose's tiers, in days since an object was created (or, for noncurrent versions, replaced)."""
 
     warm_after_days: int | None = None
+    warm_class: WarmClass = "INTELLIGENT_TIERING"
     archive_after_days: int | None = None
     archive_class: ArchiveClass = "GLACIER_IR"
     expire_after_days: int | None = None
@@ -65,7 +68,7 @@ class Tiering:
         """(age in days, storage class), in the order S3 applies them."""
         steps = []
         if self.warm_after_days is not None:
-            steps.append((self.warm_after_days, WARM_CLASS))
+            steps.append((self.warm_after_days, self.warm_class))
         if self.archive_after_days is not None:
             steps.append((self.archive_after_days, self.archive_class))
         return steps
@@ -78,7 +81,7 @@ class TieringError(ValueError):
 def check(tiering: Tiering) -> list[str]:
     """Every problem with `tiering`, one sentence each, naming the stack-file fields; empty when it is valid."""
     problems = []
-    fields_by_class = {WARM_CLASS: "warmAfterDays", **{name: "archiveAfterDays" for name in ARCHIVE_CLASSES}}
+    fields_by_class = {**{name: "warmAfterDays" for name in WARM_CLASSES}, **{name: "archiveAfterDays" for name in ARCHIVE_CLASSES}}
     for days, storage_class in tiering.transitions:
         rules = STORAGE_CLASSES[storage_class]
         if days < rules.min_age_days:
