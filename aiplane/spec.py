@@ -28,6 +28,7 @@ from aiplane.profiles import PROFILES, CapacityType, PoolMode, ProfileName
 from aiplane.tiering import DEFAULT_TIERING, ArchiveClass, Purpose, Tiering, WarmClass
 from aiplane.tiering import check as check_tiering
 from components.cluster import NodeGroupSizing
+from components.object_storage import LustreSizing
 from components.vector_db import OpenSearchServerlessEngine, PgvectorEngine, QdrantEngine
 
 STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
@@ -364,16 +365,8 @@ class ExpressOneZoneSpec(Model):
     expire_after_days: int = Field(default=7, ge=1, description="Checkpoints older than this leave the hot tier.")
 
 
-class LustreSpec(Model):
+class LustreSpec(Model, LustreSizing):
     pool: PoolName = Field(description="The training pool whose zone holds the file system (its first zone).")
-    storage_capacity_gib: int = Field(default=1200, ge=1200, description="1200, or a multiple of 2400.")
-    throughput_per_tib: Literal[125, 250, 500, 1000] = Field(default=250, description="MB/s per TiB of storage.")
-
-    @model_validator(mode="after")
-    def _capacity_step(self) -> LustreSpec:
-        if self.storage_capacity_gib != 1200 and self.storage_capacity_gib % 2400:
-            raise ValueError(f"storageCapacityGib {self.storage_capacity_gib} must be 1200 or a multiple of 2400 (PERSISTENT_2 steps)")
-        return self
 
 
 class StorageSpec(Model):

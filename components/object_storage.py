@@ -26,7 +26,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from aiplane.tiering import PURPOSES, LifecycleRule, Purpose, Tiering, lifecycle_rules
+from aiplane.tiering import LifecycleRule, Purpose, Tiering, lifecycle_rules
 from components.base import AiplaneComponent
 from components.encryption import rotating_key
 from components.iam import account_key_policy
@@ -80,21 +80,27 @@ class ExpressOneZone(BaseModel):
     expire_after_days: int = Field(default=7, ge=1, description="The hot tier holds recent checkpoints only.")
 
 
-class Lustre(BaseModel):
+class LustreSizing(BaseModel):
+    """Size and speed of a PERSISTENT_2 file system, as FSx for Lustre sells it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    storage_capacity_gib: int = Field(default=1200, ge=1200, description="1200, or a multiple of 2400.")
+    throughput_per_tib: Literal[125, 250, 500, 1000] = Field(default=250, description="MB/s per TiB of storage.")
+
+    @model_validator(mode="after")
+    def _capacity_step(self) -> LustreSizing:
+        if self.storage_capacity_gib != 1200 and self.storage_capacity_gib % 2400:
+            raise ValueError(f"storageCapacityGib {self.storage_capacity_gib} must be 1200 or a multiple of 2400 (PERSISTENT_2 steps)")
+        return self
+
+
+class Lustre(LustreSizing):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
     subnet_id: Any = Field(description="pulumi.Input[str]: one private subnet, in the training pool's zone")
     client_security_group_id: Any = Field(description="pulumi.Input[str]: the nodes that mount it")
-    storage_capacity_gib: int = Field(default=1200, ge=1200)
-    throughput_per_tib: Literal[125, 250, 500, 1000] = 250
     mount_path: str = Field(default="/datasets", pattern=r"^/[\w/-]*$")
-
-    @model_validator(mode="after")
-    def _capacity_increment(self) -> Lustre:
-        # PERSISTENT_2 file systems come in 1.2 TiB and then 2.4 TiB steps.
-        if self.storage_capacity_gib != 1200 and self.storage_capacity_gib % 2400:
-            raise ValueError(f"storage_capacity_gib {self.storage_capacity_gib} must be 1200 or a multiple of 2400")
-        return self
 
 
 class ObjectStorageArgs(BaseModel):
@@ -479,7 +485,3 @@ def bucket_policy(bucket_arn: str, account_id: str, kms_key_arn: str | None, rec
             }
         )
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
-
-
-def purposes_in_order(buckets: list[BucketPlan]) -> list[Purpose]:
-    return [purpose for purpose in PURPOSES if any(bucket.purpose == purpose for bucket in buckets)]

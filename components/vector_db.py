@@ -361,19 +361,11 @@ class VectorDb(AiplaneComponent):
         account_id = aws.get_caller_identity_output().account_id
         key = rotating_key(self, f"{name}-key", f"Encrypts vector collection {engine.name}", account_key_policy(account_id))
         collection_resource = [f"collection/{engine.name}"]
-        encryption = aws.opensearch.ServerlessSecurityPolicy(
-            f"{name}-encryption",
-            aws.opensearch.ServerlessSecurityPolicyArgs(
-                name=f"{engine.name}-enc",
-                type="encryption",
-                description=f"Collection {engine.name} encrypted with its own customer-managed key",
-                policy=key.arn.apply(
-                    lambda arn: json.dumps(
-                        {"Rules": [{"ResourceType": "collection", "Resource": collection_resource}], "AWSOwnedKey": False, "KmsARN": arn}
-                    )
-                ),
+        encryption = self._security_policy(
+            name, engine, "encryption", f"Collection {engine.name} encrypted with its own customer-managed key",
+            key.arn.apply(
+                lambda arn: {"Rules": [{"ResourceType": "collection", "Resource": collection_resource}], "AWSOwnedKey": False, "KmsARN": arn}
             ),
-            opts=self.child(),
         )
         group = self._clients_security_group(name, engine, args, HTTPS_PORT)
         endpoint = aws.opensearch.ServerlessVpcEndpoint(
@@ -383,28 +375,20 @@ class VectorDb(AiplaneComponent):
             ),
             opts=self.child(),
         )
-        network = aws.opensearch.ServerlessSecurityPolicy(
-            f"{name}-network",
-            aws.opensearch.ServerlessSecurityPolicyArgs(
-                name=f"{engine.name}-net",
-                type="network",
-                description=f"Collection {engine.name} reachable only through its VPC endpoint",
-                policy=endpoint.id.apply(
-                    lambda endpoint_id: json.dumps(
-                        [
-                            {
-                                "Rules": [
-                                    {"ResourceType": "collection", "Resource": collection_resource},
-                                    {"ResourceType": "dashboard", "Resource": collection_resource},
-                                ],
-                                "AllowFromPublic": False,
-                                "SourceVPCEs": [endpoint_id],
-                            }
-                        ]
-                    )
-                ),
+        network = self._security_policy(
+            name, engine, "network", f"Collection {engine.name} reachable only through its VPC endpoint",
+            endpoint.id.apply(
+                lambda endpoint_id: [
+                    {
+                        "Rules": [
+                            {"ResourceType": "collection", "Resource": collection_resource},
+                            {"ResourceType": "dashboard", "Resource": collection_resource},
+                        ],
+                        "AllowFromPublic": False,
+                        "SourceVPCEs": [endpoint_id],
+                    }
+                ]
             ),
-            opts=self.child(),
         )
         collection = aws.opensearch.ServerlessCollection(
             f"{name}-collection",
@@ -429,6 +413,18 @@ class VectorDb(AiplaneComponent):
             opts=self.child(),
         )
         return collection.collection_endpoint, access
+
+    def _security_policy(
+        self, name: str, engine: OpenSearchServerlessEngine, kind: Literal["encryption", "network"], description: str,
+        document: pulumi.Output[Any],
+    ) -> aws.opensearch.ServerlessSecurityPolicy:
+        return aws.opensearch.ServerlessSecurityPolicy(
+            f"{name}-{kind}",
+            aws.opensearch.ServerlessSecurityPolicyArgs(
+                name=f"{engine.name}-{kind[:3]}", type=kind, description=description, policy=document.apply(json.dumps)
+            ),
+            opts=self.child(),
+        )
 
     # -- pgvector -----------------------------------------------------------------------------------------
 

@@ -60,6 +60,13 @@ def copy_project(target: Path) -> Path:
     return target
 
 
+def fixture_project(target: Path, stack_file: Path) -> Path:
+    """A copy of the project whose prod stack is `stack_file`: synthesized and gated under the prod profile."""
+    copy_project(target)
+    shutil.copy(stack_file, target / "stacks" / "Pulumi.prod.yaml")
+    return target
+
+
 @pytest.fixture
 def project_copy(tmp_path, monkeypatch) -> Path:
     """A throwaway copy of the project to edit stack files in, with the working directory inside it."""

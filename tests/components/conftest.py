@@ -5,22 +5,19 @@ runs through the prod policy profile with real checkov.
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from aiplane.engine import synthesize_stack
-from tests.conftest import copy_project
+from tests.conftest import fixture_project
 
 DATA_FIXTURE = Path(__file__).parent / "fixtures" / "Pulumi.data.yaml"
 
 
 @pytest.fixture(scope="session")
 def data_project(tmp_path_factory) -> Path:
-    project = copy_project(tmp_path_factory.mktemp("data-project"))
-    shutil.copy(DATA_FIXTURE, project / "stacks" / "Pulumi.prod.yaml")
-    return project
+    return fixture_project(tmp_path_factory.mktemp("data-project"), DATA_FIXTURE)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ the prod policy profile with real checkov (see test_the_fixture_passes_the_prod_
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from aiplane.policy.gate import run_gate
 from aiplane.profiles import GPU_PRODUCT_LABEL, NVLINK_DOMAIN_LABEL, POOL_LABEL, PROFILE_LABEL
 from components.gpu_node_pool import AMI_TYPE, KARPENTER_AMI_ALIAS
 from components.gpu_software import EFA_PLUGIN_CHART, GPU_OPERATOR_CHART, KARPENTER_CHART
-from tests.conftest import copy_project
+from tests.conftest import fixture_project
 
 FIXTURE = Path(__file__).parent / "fixtures" / "Pulumi.gpu.yaml"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -25,9 +24,7 @@ LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 
 @pytest.fixture(scope="module")
 def gpu_project(tmp_path_factory) -> Path:
-    project = copy_project(tmp_path_factory.mktemp("gpu-project"))
-    shutil.copy(FIXTURE, project / "stacks" / "Pulumi.prod.yaml")
-    return project
+    return fixture_project(tmp_path_factory.mktemp("gpu-project"), FIXTURE)
 
 
 @pytest.fixture(scope="module")

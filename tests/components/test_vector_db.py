@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import pulumi
 import pulumi_kubernetes as k8s
+import pytest
 
 from aiplane.engine import SECRET_PLACEHOLDER, synthesize
 from aiplane.policy.gate import run_gate

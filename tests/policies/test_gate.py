@@ -40,8 +40,9 @@ def test_shipped_stacks_pass_their_profiles(shipped_report):
 
 def test_every_aiplane_check_ran_on_the_shipped_stacks(shipped_report):
     ran = {finding.check_id for finding in shipped_report.findings}
-    # Checks whose resources the platform does not build yet (GPU pools, data buckets) report nothing.
+    # The EFA checks (AIP_GPU_4, AIP_GPU_5) run on the GPU fixture stack too (tests/components/test_gpu_node_pool.py).
     assert {"AIP_EKS_1", "AIP_EKS_2", "AIP_EKS_3", "AIP_GPU_1", "AIP_GPU_2", "AIP_NET_1", "AIP_FIN_1"} <= ran
+    assert {"AIP_S3_1", "AIP_S3_2", "AIP_S3_3", "AIP_S3_4", "AIP_S3_5"} <= ran
 
 
 def test_dev_advisories_are_the_profiles_exceptions(shipped_report):
