@@ -14,7 +14,7 @@ from components.cluster import Cluster, ClusterArgs, NodeGroupSizing
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.gpu_software import GpuSoftware, GpuSoftwareArgs
 from components.network import Network, NetworkArgs
-from components.object_storage import BucketPlan, ExpressOneZone, Lustre, ObjectLock, ObjectStorage, ObjectStorageArgs
+from components.object_storage import BucketPlan, ExpressOneZone, Lustre, ObjectStorage, ObjectStorageArgs
 from components.vector_db import VectorDb, VectorDbArgs
 
 
@@ -118,14 +118,8 @@ def build_storage(spec: StackSpec, network: Network, cluster: Cluster) -> Object
     buckets = []
     for purpose in PURPOSES:
         bucket = getattr(storage.buckets, purpose)
-        lock = bucket.object_lock
         buckets.append(
-            BucketPlan(
-                purpose=purpose,
-                tiering=bucket.tiering(purpose),
-                versioned=bucket.versioning,
-                object_lock=ObjectLock(mode=lock.mode, retention_days=lock.retention_days) if lock else None,
-            )
+            BucketPlan(purpose=purpose, tiering=bucket.tiering(purpose), versioned=bucket.versioning, object_lock=bucket.object_lock)
         )
     express = lustre = None
     if storage.express_one_zone:

@@ -28,7 +28,7 @@ from aiplane.profiles import PROFILES, CapacityType, PoolMode, ProfileName
 from aiplane.tiering import DEFAULT_TIERING, ArchiveClass, Purpose, Tiering, WarmClass
 from aiplane.tiering import check as check_tiering
 from components.cluster import NodeGroupSizing
-from components.object_storage import LustreSizing
+from components.object_storage import LustreSizing, ObjectLock
 from components.vector_db import OpenSearchServerlessEngine, PgvectorEngine, QdrantEngine
 
 STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
@@ -294,11 +294,8 @@ class ComputeSpec(Model):
         return plan_compute(self.pools, self.models)
 
 
-class ObjectLockSpec(Model):
-    mode: Literal["COMPLIANCE", "GOVERNANCE"] = Field(
-        default="COMPLIANCE", description="COMPLIANCE: no one, the root user included, can delete a locked version early."
-    )
-    retention_days: int = Field(ge=1, le=36500)
+class ObjectLockSpec(Model, ObjectLock):
+    """COMPLIANCE (the default): no one, the root user included, can delete a locked version early."""
 
 
 class BucketSpec(Model):

@@ -20,6 +20,7 @@ Engines and their secure defaults (behaviour, not options):
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal
 
 import pulumi
@@ -265,7 +266,8 @@ class VectorDb(AiplaneComponent):
     def _qdrant_statefulset_spec(
         self, engine: QdrantEngine, args: VectorDbArgs, labels: dict[str, str], headless: str, secret_name: str
     ) -> k8s.apps.v1.StatefulSetSpecArgs:
-        peer_uri = f"http://$(HOSTNAME).{headless}:{QDRANT_P2P_PORT}"
+        # A shell variable, not Kubernetes' $(VAR): HOSTNAME is the pod's name, set by the runtime, not in env.
+        peer_uri = f"http://${{HOSTNAME}}.{headless}:{QDRANT_P2P_PORT}"
         first_peer = f"http://{engine.name}-0.{headless}:{QDRANT_P2P_PORT}"
         if engine.replicas > 1:
             # The first replica starts the cluster; the others join it through the headless service.
@@ -431,7 +433,7 @@ class VectorDb(AiplaneComponent):
     def _pgvector(self, name: str, engine: PgvectorEngine, args: VectorDbArgs) -> tuple[pulumi.Output[str], VectorDbAccess]:
         account_id = aws.get_caller_identity_output().account_id
         key = rotating_key(self, f"{name}-key", f"Encrypts vector database {engine.name}", account_key_policy(account_id))
-        identifier = pulumi.Output.from_input(args.cluster_name).apply(lambda cluster: f"{cluster}-{engine.name}")
+        identifier = pulumi.Output.from_input(args.cluster_name).apply(lambda cluster: rds_identifier(cluster, engine.name))
         subnets = aws.rds.SubnetGroup(
             f"{name}-subnets",
             aws.rds.SubnetGroupArgs(description=f"Private subnets of vector database {engine.name}", subnet_ids=args.private_subnet_ids),
@@ -564,6 +566,15 @@ class VectorDb(AiplaneComponent):
             aws.backup.SelectionArgs(plan_id=plan.id, iam_role_arn=role.arn, resources=[cluster.arn]),
             opts=self.child(depends_on=[attachment]),
         )
+
+
+def rds_identifier(cluster_name: str, database: str) -> str:
+    """`<cluster>-<database>` as RDS accepts an identifier: lowercase letters, digits and single hyphens, at most
+    63 characters, starting with a letter (EKS cluster names may also hold capitals and underscores)."""
+    identifier = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", f"{cluster_name}-{database}".lower())).strip("-")
+    if not identifier[:1].isalpha():
+        identifier = f"db-{identifier}"
+    return identifier[:63].rstrip("-")
 
 
 def opensearch_data_policy(collection: str, role_arn: str) -> str:

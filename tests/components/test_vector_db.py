@@ -20,6 +20,7 @@ from components.vector_db import (
     QdrantEngine,
     VectorDb,
     VectorDbArgs,
+    rds_identifier,
 )
 from components.workloads import WORKLOAD_UID
 
@@ -109,7 +110,10 @@ def test_qdrant_is_a_hardened_statefulset_on_encrypted_volumes(data_stack):
     assert container["resources"]["limits"] == container["resources"]["requests"]
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     # Three replicas form a cluster: the first starts it, the others bootstrap from it.
-    assert "--bootstrap" in container["command"][-1] and f"cache-0.cache-headless:{QDRANT_P2P_PORT}" in container["command"][-1]
+    script = container["command"][-1]
+    assert container["command"][:2] == ["/bin/sh", "-c"]
+    assert f'--bootstrap "http://cache-0.cache-headless:{QDRANT_P2P_PORT}"' in script
+    assert f'--uri "http://${{HOSTNAME}}.cache-headless:{QDRANT_P2P_PORT}"' in script and "$(" not in script
     assert {"name": "QDRANT__CLUSTER__ENABLED", "value": "true"} in container["env"]
 
 
@@ -230,3 +234,12 @@ def test_the_data_fixture_passes_the_prod_gate_with_the_storage_database_and_kub
         ("CKV_K8S_22", "StatefulSet.vector-cache.cache"),  # read-only root filesystem
     }
     assert expected <= passed, expected - passed
+
+
+@pytest.mark.parametrize(
+    ("cluster", "database", "identifier"),
+    [("aiplane-prod", "rag", "aiplane-prod-rag"), ("ML_Platform", "rag", "ml-platform-rag"), ("9lives", "rag", "db-9lives-rag")],
+)
+def test_rds_identifiers_follow_rds_naming_rules(cluster, database, identifier):
+    assert rds_identifier(cluster, database) == identifier
+    assert len(rds_identifier("x" * 100, database)) <= 63
