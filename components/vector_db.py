@@ -86,7 +86,6 @@ class PgvectorEngine(_Engine):
     instances: int = Field(default=2, ge=1, le=16, description="A writer and readers in other zones.")
     backup_retention_days: int = Field(default=7, ge=1, le=35)
     deletion_protection: bool = True
-    availability_zones: list[str] | None = Field(default=None, description="Zones whose private subnets hold the database; default all.")
 
 
 VectorEngine = Annotated[QdrantEngine | OpenSearchServerlessEngine | PgvectorEngine, Field(discriminator="engine")]
