@@ -13,9 +13,11 @@ from aiplane.tiering import PURPOSES
 from components.cluster import Cluster, ClusterArgs, NodeGroupSizing
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.gpu_software import GpuSoftware, GpuSoftwareArgs
+from components.model_serving import ModelServing, ModelServingArgs, ServedModelPlan
 from components.network import Network, NetworkArgs
 from components.object_storage import BucketPlan, ExpressOneZone, Lustre, ObjectStorage, ObjectStorageArgs
 from components.vector_db import VectorDb, VectorDbArgs
+from components.workloads import PROMETHEUS_URL
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Platform:
     gpu_software: GpuSoftware | None
     storage: ObjectStorage
     vector_databases: dict[str, VectorDb]
+    model_serving: ModelServing | None
 
 
 def build(spec: StackSpec) -> Platform:
@@ -79,6 +82,7 @@ def build(spec: StackSpec) -> Platform:
     gpu_pools = build_gpu_pools(spec, network, cluster, gpu_software)
     storage = build_storage(spec, network, cluster)
     vector_databases = build_vector_databases(spec, network, cluster)
+    model_serving = build_model_serving(spec, cluster, storage, gpu_pools)
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("privateSubnetIds", network.private_subnet_ids)
     pulumi.export("clusterName", cluster.cluster_name)
@@ -89,7 +93,54 @@ def build(spec: StackSpec) -> Platform:
     pulumi.export("vectorDatabases", {name: {"endpoint": db.endpoint, db.access.kind: db.access.reference} for name, db in vector_databases.items()})
     return Platform(
         network=network, cluster=cluster, gpu_pools=gpu_pools, gpu_software=gpu_software, storage=storage,
-        vector_databases=vector_databases,
+        vector_databases=vector_databases, model_serving=model_serving,
+    )
+
+
+def served_model_plans(spec: StackSpec) -> list[ServedModelPlan]:
+    """Each served model's server, sized by the capacity plan: TP from the peak scenario, the largest batch
+    any scenario plans, replicas from nominal (the floor) to incident (the ceiling)."""
+    catalog = load_catalog()
+    plan = spec.platform.compute.plan
+    plans = []
+    for model in spec.platform.compute.models:
+        pool_plan = plan.pool(model.pool)
+        model_plan = next(candidate for candidate in pool_plan.models if candidate.model == model.name)
+        peak = model_plan.scenario("peak")
+        instance = catalog.instances[model_plan.instance_type]
+        plans.append(
+            ServedModelPlan(
+                model=model.name,
+                pool=model.pool,
+                tensor_parallel=peak.tensor_parallel,
+                max_num_seqs=max(scenario.batch_per_replica for scenario in model_plan.scenarios),
+                max_model_len=model.context_tokens,
+                replicas=model_plan.scenario("nominal").replicas,
+                max_replicas=model_plan.scenario("incident").replicas,
+                cpu_per_gpu=instance.vcpus / instance.gpus,
+                memory_gib_per_gpu=instance.memory_gib / instance.gpus,
+                weights_prefix=model.weights_prefix or f"{model.name}/",
+            )
+        )
+    return plans
+
+
+def build_model_serving(spec: StackSpec, cluster: Cluster, storage: ObjectStorage, gpu_pools: dict[str, GpuNodePool]) -> ModelServing | None:
+    models = served_model_plans(spec)
+    if not models:
+        return None
+    return ModelServing(
+        "serving",
+        ModelServingArgs(
+            models=models,
+            region=spec.region,
+            cluster_name=cluster.cluster_name,
+            kubernetes_provider=cluster.provider,
+            weights_bucket=storage.bucket_names["models"],
+            weights_key_arn=storage.kms_key_arn,
+            prometheus_url=PROMETHEUS_URL,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=list(gpu_pools.values())),
     )
 
 

@@ -25,6 +25,7 @@ from aiplane.cidr import CidrPlanError, plan_subnets
 from aiplane.compute import ComputePlan, plan_compute
 from aiplane.errors import InputError, describe_validation_error
 from aiplane.profiles import PROFILES, CapacityType, PoolMode, ProfileName
+from aiplane.routing import LARGE_MODEL_TASKS, SMALL_MODEL_TASKS, TASK_CLASSES, TaskClass, fallback_cycle
 from aiplane.tiering import DEFAULT_TIERING, ArchiveClass, Purpose, Tiering, WarmClass
 from aiplane.tiering import check as check_tiering
 from components.cluster import NodeGroupSizing
@@ -154,6 +155,9 @@ class NodeCountSpec(Model):
 
 
 PoolName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
+# Model names become Kubernetes Service names (DNS labels) and LiteLLM model groups.
+ModelName = Annotated[str, Field(pattern=r"^[a-z]([-a-z0-9]{0,46}[a-z0-9])?$")]
+KubernetesName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 
 
 class GpuPoolSpec(Model):
@@ -245,10 +249,14 @@ class GpuPoolSpec(Model):
 class ServedModelSpec(Model, ServedModel):
     """A model served on a pool, with the traffic it must carry. Architecture fields from its config.json."""
 
+    name: ModelName
     pool: PoolName
     peak_concurrency: int | None = Field(default=None, gt=0, description="Requests in flight at the planned peak.")
     peak_rps: float | None = Field(default=None, gt=0, description="Or: requests per second at the peak.")
     tensor_parallel: int | None = Field(default=None, ge=1, description="Pin the TP degree; default: the planner's choice.")
+    weights_prefix: str | None = Field(
+        default=None, pattern=r"^[\w.-]+(/[\w.-]+)*/$", description="Where the weights are in the models bucket; default: <name>/."
+    )
 
     @model_validator(mode="after")
     def _one_load_figure(self) -> ServedModelSpec:
@@ -393,6 +401,112 @@ class PgvectorSpec(Model, PgvectorEngine):
 VectorDatabaseSpec = Annotated[QdrantSpec | OpenSearchServerlessSpec | PgvectorSpec, Field(discriminator="engine")]
 
 
+
+
+class SecretRefSpec(Model):
+    """A key in a Kubernetes Secret of the gateway's namespace, created outside the stack file."""
+
+    secret: KubernetesName
+    key: str = Field(pattern=r"^[-._a-zA-Z0-9]{1,253}$")
+
+
+class ProviderModelSpec(Model):
+    """A managed model the gateway reaches over the internet (OpenAI, Anthropic, Bedrock, ...)."""
+
+    name: ModelName = Field(description="The name routes and fallbacks use.")
+    model: str = Field(pattern=r"^[a-z0-9_]+/[\w.:/@-]+$", description="LiteLLM's provider/model, e.g. openai/gpt-4o.")
+    api_key: SecretRefSpec | None = Field(default=None, description="Where the key is; none for providers that use the pod's IAM role (bedrock).")
+    api_base: str | None = Field(default=None, pattern=r"^https://[\w.-]+(:\d+)?(/[\w./-]*)?$")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_literal_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("apiKey"), str):
+            # The value is never echoed: it is a credential.
+            raise ValueError(
+                "apiKey is a literal key; a key in a stack file ends up in git: reference a Kubernetes Secret "
+                "instead, apiKey: {secret: NAME, key: KEY}"
+            )
+        return data
+
+
+class DegradationSpec(Model):
+    model: ModelName = Field(description="The smaller model the tier falls back to under overload.")
+    max_tokens: int = Field(gt=0, le=131072, description="Completions are capped at this many tokens.")
+    tools: bool = Field(default=False, description="Whether tool calls survive degradation.")
+
+
+class TierSpec(Model):
+    degrade: DegradationSpec | None = Field(default=None, description="Under overload; none: fail over to fallbacks only.")
+
+
+class GatewayKeySpec(Model):
+    """A tenant's virtual key: what it may spend and how fast it may call."""
+
+    tenant: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")]
+    tier: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
+    budget_usd: float = Field(ge=0, description="Spend allowed per budget period.")
+    budget_duration: Literal["1d", "7d", "30d"] = "30d"
+    rpm: int = Field(gt=0, description="Requests per minute.")
+    tpm: int = Field(gt=0, description="Tokens per minute.")
+
+
+class ReplicaRangeSpec(Model):
+    min: int = Field(ge=1)
+    max: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ReplicaRangeSpec:
+        if self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
+class GatewaySpec(Model):
+    replicas: ReplicaRangeSpec = ReplicaRangeSpec(min=2, max=6)
+    exposure: Literal["internal", "public"] = Field(
+        default="internal", description="internal: a cluster-internal Service; public: an ALB behind WAF and an allow-list."
+    )
+    allowed_cidrs: list[Ipv4Cidr] = Field(default_factory=list, description="Public exposure: the networks that may call it.")
+    certificate_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$")
+    routing_strategy: Literal["simple-shuffle", "least-busy", "latency-based-routing", "usage-based-routing-v2"] = "latency-based-routing"
+    timeout_seconds: int = Field(default=120, ge=1, le=3600)
+    retries: int = Field(default=2, ge=0, le=10)
+    providers: list[ProviderModelSpec] = Field(default_factory=list)
+    routes: dict[TaskClass, ModelName] = Field(
+        default_factory=dict,
+        description="Task class to model; default: classification, extraction and summarization to the smallest served model, "
+        "synthesis and reasoning to the largest.",
+    )
+    fallbacks: dict[ModelName, list[ModelName]] = Field(default_factory=dict, description="Where a model's requests go when it fails.")
+    tiers: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")], TierSpec] = Field(
+        default_factory=lambda: {"standard": TierSpec()}, min_length=1
+    )
+    keys: list[GatewayKeySpec] = Field(default_factory=list, description="Tenants' virtual keys, budgets and rate limits.")
+
+    @model_validator(mode="after")
+    def _exposure_is_guarded(self) -> GatewaySpec:
+        if self.exposure == "public" and (not self.allowed_cidrs or not self.certificate_arn):
+            raise ValueError("exposure 'public' needs allowedCidrs (the callers' networks) and certificateArn (TLS on the load balancer)")
+        if self.exposure == "internal" and self.allowed_cidrs:
+            raise ValueError("allowedCidrs is set but exposure is 'internal'")
+        for index, key in enumerate(self.keys):
+            if key.tier not in self.tiers:
+                raise ValueError(f"keys[{index}] (tenant {key.tenant!r}): tier {key.tier!r} is not defined (tiers: {', '.join(self.tiers)})")
+        tenants = [key.tenant for key in self.keys]
+        repeated = sorted({tenant for tenant in tenants if tenants.count(tenant) > 1})
+        if repeated:
+            raise ValueError(f"one key per tenant, repeated: {', '.join(repeated)}")
+        cycle = fallback_cycle(self.fallbacks)
+        if cycle:
+            raise ValueError(f"fallbacks: a fallback cycle: {' -> '.join(cycle)}")
+        return self
+
+
+class ServingSpec(Model):
+    gateway: GatewaySpec | None = Field(default=None, description="The model gateway (LiteLLM) in front of the model servers.")
+
+
 class ClusterSpec(Model):
     name: str | None = Field(default=None, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,99}$", description="Default: aiplane-<env>.")
     version: KubernetesVersion = "1.33"
@@ -428,6 +542,7 @@ class PlatformSpec(Model):
     cluster: ClusterSpec
     compute: ComputeSpec = Field(default_factory=ComputeSpec, description="GPU node pools and the models they serve.")
     storage: StorageSpec = Field(default_factory=StorageSpec, description="Buckets by purpose, their tiers, and fast tiers.")
+    serving: ServingSpec = Field(default_factory=ServingSpec, description="The model gateway; every served model gets a model server.")
     vector_databases: list[VectorDatabaseSpec] = Field(
         default_factory=list, description="Vector databases; the engine is chosen per database (qdrant, opensearch-serverless, pgvector)."
     )
@@ -442,6 +557,41 @@ class PlatformSpec(Model):
             if fast_tier and fast_tier.pool not in pools:
                 raise ValueError(f"storage.{key}.pool: {fast_tier.pool!r} is not a pool of this stack (pools: {', '.join(pools) or 'none'})")
         return self
+
+    @model_validator(mode="after")
+    def _gateway_routes_to_known_models(self) -> PlatformSpec:
+        gateway = self.serving.gateway
+        if gateway is None:
+            return self
+        served = [model.name for model in self.compute.models]
+        providers = [provider.name for provider in gateway.providers]
+        clash = sorted(set(served) & set(providers))
+        if clash:
+            raise ValueError(f"serving.gateway.providers: {', '.join(clash)} is also a served model; give providers distinct names")
+        known = set(served) | set(providers)
+        available = f"served: {', '.join(served) or 'none'}; providers: {', '.join(providers) or 'none'}"
+        if not gateway.routes and not served:
+            raise ValueError(f"serving.gateway.routes: no model is served, so every task class needs a route ({available})")
+        references = [(f"routes.{task}", model) for task, model in gateway.routes.items()]
+        references += [(f"fallbacks.{model}", model) for model in gateway.fallbacks]
+        references += [(f"fallbacks.{model}", target) for model, targets in gateway.fallbacks.items() for target in targets]
+        references += [(f"tiers.{tier}.degrade.model", spec.degrade.model) for tier, spec in gateway.tiers.items() if spec.degrade]
+        for where, model in references:
+            if model not in known:
+                raise ValueError(f"serving.gateway.{where}: {model!r} is not a served or provider model ({available})")
+        return self
+
+    @property
+    def gateway_routes(self) -> dict[str, str]:
+        """Every task class's model: the stack's routes over the default (small tasks to the smallest
+        served model, open-ended ones to the largest)."""
+        gateway = self.serving.gateway
+        by_size = sorted(self.compute.models, key=lambda model: model.parameters_billion)
+        defaults = {}
+        if by_size:
+            defaults = {task: by_size[0].name for task in SMALL_MODEL_TASKS} | {task: by_size[-1].name for task in LARGE_MODEL_TASKS}
+        routes = {**defaults, **(gateway.routes if gateway else {})}
+        return {task: routes[task] for task in TASK_CLASSES if task in routes}
 
     @model_validator(mode="after")
     def _vector_database_names_unique(self) -> PlatformSpec:

@@ -210,3 +210,23 @@ class Network(AiplaneComponent):
             ),
             opts=self.child(),
         )
+
+
+def ingress_only_security_group(
+    owner: AiplaneComponent, name: str, *, description: str, vpc_id: pulumi.Input[str], port: int, clients: pulumi.Input[str]
+) -> aws.ec2.SecurityGroup:
+    """A security group for a service endpoint: one TCP port from one client security group, no egress."""
+    return aws.ec2.SecurityGroup(
+        name,
+        aws.ec2.SecurityGroupArgs(
+            description=description,
+            vpc_id=vpc_id,
+            ingress=[
+                aws.ec2.SecurityGroupIngressArgs(
+                    description="Clients on the cluster's nodes", protocol="tcp", from_port=port, to_port=port, security_groups=[clients]
+                )
+            ],
+            egress=[],
+        ),
+        opts=owner.child(),
+    )

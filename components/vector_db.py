@@ -20,7 +20,6 @@ Engines and their secure defaults (behaviour, not options):
 from __future__ import annotations
 
 import json
-import re
 from typing import Annotated, Any, Literal
 
 import pulumi
@@ -30,8 +29,10 @@ import pulumi_random as random
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.base import AiplaneComponent
-from components.encryption import encrypted_log_group, rotating_key
+from components.encryption import rotating_key
 from components.iam import account_key_policy, allow_policy, service_role
+from components.network import ingress_only_security_group
+from components.postgres import AuroraPostgres, AuroraSettings, rds_identifier
 from components.workloads import (
     GATEWAY_NAMESPACE,
     container_security_context,
@@ -44,14 +45,10 @@ from components.workloads import (
 # qdrant v1.15.4, pinned by digest so a re-pushed tag cannot change what runs.
 QDRANT_IMAGE = "qdrant/qdrant:v1.15.4@sha256:6ac4807063bbecddca0250bfbcff52acf18c22263b904d12919349e6d0a408f1"
 QDRANT_HTTP_PORT, QDRANT_GRPC_PORT, QDRANT_P2P_PORT = 6333, 6334, 6335
-POSTGRES_PORT = 5432
 HTTPS_PORT = 443
 DATABASE_NAME = "vectors"
 # The database role clients log in as with an IAM token (created with `GRANT rds_iam`; see docs/storage.md).
 IAM_DATABASE_USER = "vector_client"
-RDS_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
-BACKUP_SERVICE_POLICY = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
-ENHANCED_MONITORING_INTERVAL_SECONDS = 60
 DbName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{2,27}$", description="3-28 characters: OpenSearch's collection name limit.")]
 Namespace = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 
@@ -78,14 +75,8 @@ class OpenSearchServerlessEngine(_Engine):
     standby_replicas: bool = Field(default=True, description="Replicas in a second zone; off only for development.")
 
 
-class PgvectorEngine(_Engine):
+class PgvectorEngine(_Engine, AuroraSettings):
     engine: Literal["pgvector"]
-    engine_version: str = Field(default="16.6", pattern=r"^\d+\.\d+$", description="Aurora PostgreSQL with pgvector 0.8.")
-    min_capacity_acu: float = Field(default=0.5, ge=0.5, le=256, multiple_of=0.5)
-    max_capacity_acu: float = Field(default=8, ge=1, le=256, multiple_of=0.5)
-    instances: int = Field(default=2, ge=1, le=16, description="A writer and readers in other zones.")
-    backup_retention_days: int = Field(default=7, ge=1, le=35)
-    deletion_protection: bool = True
 
 
 VectorEngine = Annotated[QdrantEngine | OpenSearchServerlessEngine | PgvectorEngine, Field(discriminator="engine")]
@@ -149,23 +140,6 @@ class VectorDb(AiplaneComponent):
                 opts=self.child(),
             )
         return VectorDbAccess(kind="role", reference=role.arn, service_account=service_account)
-
-    def _clients_security_group(self, name: str, engine: _Engine, args: VectorDbArgs, port: int) -> aws.ec2.SecurityGroup:
-        return aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            aws.ec2.SecurityGroupArgs(
-                description=f"Vector database {engine.name}: port {port} from cluster nodes only",
-                vpc_id=args.vpc_id,
-                ingress=[
-                    aws.ec2.SecurityGroupIngressArgs(
-                        description="Clients on the cluster's nodes", protocol="tcp", from_port=port, to_port=port,
-                        security_groups=[args.client_security_group_id],
-                    )
-                ],
-                egress=[],
-            ),
-            opts=self.child(),
-        )
 
     # -- qdrant -----------------------------------------------------------------------------------------
 
@@ -368,7 +342,10 @@ class VectorDb(AiplaneComponent):
                 lambda arn: {"Rules": [{"ResourceType": "collection", "Resource": collection_resource}], "AWSOwnedKey": False, "KmsARN": arn}
             ),
         )
-        group = self._clients_security_group(name, engine, args, HTTPS_PORT)
+        group = ingress_only_security_group(
+            self, f"{name}-sg", description=f"Vector database {engine.name}: port {HTTPS_PORT} from cluster nodes only",
+            vpc_id=args.vpc_id, port=HTTPS_PORT, clients=args.client_security_group_id,
+        )
         endpoint = aws.opensearch.ServerlessVpcEndpoint(
             f"{name}-vpce",
             aws.opensearch.ServerlessVpcEndpointArgs(
@@ -430,150 +407,20 @@ class VectorDb(AiplaneComponent):
     # -- pgvector -----------------------------------------------------------------------------------------
 
     def _pgvector(self, name: str, engine: PgvectorEngine, args: VectorDbArgs) -> tuple[pulumi.Output[str], VectorDbAccess]:
-        account_id = aws.get_caller_identity_output().account_id
-        key = rotating_key(self, f"{name}-key", f"Encrypts vector database {engine.name}", account_key_policy(account_id))
-        identifier = pulumi.Output.from_input(args.cluster_name).apply(lambda cluster: rds_identifier(cluster, engine.name))
-        subnets = aws.rds.SubnetGroup(
-            f"{name}-subnets",
-            aws.rds.SubnetGroupArgs(description=f"Private subnets of vector database {engine.name}", subnet_ids=args.private_subnet_ids),
-            opts=self.child(),
-        )
-        group = self._clients_security_group(name, engine, args, POSTGRES_PORT)
-        major = engine.engine_version.split(".")[0]
-        parameters = aws.rds.ClusterParameterGroup(
-            f"{name}-parameters",
-            aws.rds.ClusterParameterGroupArgs(
-                family=f"aurora-postgresql{major}",
-                description=f"Vector database {engine.name}: TLS only, schema changes and slow queries logged",
-                parameters=[
-                    aws.rds.ClusterParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
-                    aws.rds.ClusterParameterGroupParameterArgs(name="log_statement", value="ddl"),
-                    aws.rds.ClusterParameterGroupParameterArgs(name="log_min_duration_statement", value="1000"),
-                ],
-            ),
-            opts=self.child(),
-        )
-        log_group = encrypted_log_group(
+        database = AuroraPostgres(
             self,
-            f"{name}-logs",
-            log_group_name=identifier.apply(lambda cluster_id: f"/aws/rds/cluster/{cluster_id}/postgresql"),
-            retention_days=365,
+            name,
+            purpose=f"vector database {engine.name}",
+            settings=engine,
+            identifier=pulumi.Output.from_input(args.cluster_name).apply(lambda cluster: rds_identifier(cluster, engine.name)),
+            database_name=DATABASE_NAME,
+            master_username="vector_admin",
+            subnet_ids=args.private_subnet_ids,
+            vpc_id=args.vpc_id,
+            client_security_group_id=args.client_security_group_id,
             region=args.region,
-            account_id=account_id,
-            purpose=f"the PostgreSQL logs of vector database {engine.name}",
         )
-        cluster = aws.rds.Cluster(
-            f"{name}-aurora",
-            aws.rds.ClusterArgs(
-                cluster_identifier=identifier,
-                engine="aurora-postgresql",
-                engine_mode="provisioned",
-                engine_version=engine.engine_version,
-                database_name=DATABASE_NAME,
-                master_username="vector_admin",
-                manage_master_user_password=True,
-                master_user_secret_kms_key_id=key.arn,
-                iam_database_authentication_enabled=True,
-                storage_encrypted=True,
-                kms_key_id=key.arn,
-                db_subnet_group_name=subnets.name,
-                vpc_security_group_ids=[group.id],
-                db_cluster_parameter_group_name=parameters.name,
-                serverlessv2_scaling_configuration=aws.rds.ClusterServerlessv2ScalingConfigurationArgs(
-                    min_capacity=engine.min_capacity_acu, max_capacity=engine.max_capacity_acu
-                ),
-                backup_retention_period=engine.backup_retention_days,
-                preferred_backup_window="03:00-04:00",
-                copy_tags_to_snapshot=True,
-                deletion_protection=engine.deletion_protection,
-                skip_final_snapshot=False,
-                final_snapshot_identifier=identifier.apply(lambda cluster_id: f"{cluster_id}-final"),
-                enabled_cloudwatch_logs_exports=["postgresql"],
-            ),
-            opts=self.child(depends_on=[log_group]),
-        )
-        monitoring_role = service_role(self, f"{name}-monitoring-role", "monitoring.rds.amazonaws.com", f"Enhanced monitoring of {engine.name}")
-        aws.iam.RolePolicyAttachment(
-            f"{name}-monitoring-policy",
-            aws.iam.RolePolicyAttachmentArgs(role=monitoring_role.name, policy_arn=RDS_MONITORING_POLICY),
-            opts=self.child(),
-        )
-        for index in range(engine.instances):
-            aws.rds.ClusterInstance(
-                f"{name}-instance-{index}",
-                aws.rds.ClusterInstanceArgs(
-                    cluster_identifier=cluster.id,
-                    instance_class="db.serverless",
-                    engine=cluster.engine,
-                    engine_version=cluster.engine_version,
-                    db_subnet_group_name=subnets.name,
-                    publicly_accessible=False,
-                    auto_minor_version_upgrade=True,
-                    performance_insights_enabled=True,
-                    performance_insights_kms_key_id=key.arn,
-                    performance_insights_retention_period=7,
-                    monitoring_interval=ENHANCED_MONITORING_INTERVAL_SECONDS,
-                    monitoring_role_arn=monitoring_role.arn,
-                ),
-                opts=self.child(),
-            )
-        self._backup_plan(name, engine, cluster, account_id)
-        connect = pulumi.Output.all(account_id, cluster.cluster_resource_id).apply(
-            lambda values: json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": "rds-db:connect",
-                            "Resource": f"arn:aws:rds-db:{args.region}:{values[0]}:dbuser:{values[1]}/{IAM_DATABASE_USER}",
-                        }
-                    ],
-                }
-            )
-        )
-        access = self._client_role(name, engine, args, connect)
-        return cluster.endpoint, access
-
-    def _backup_plan(self, name: str, engine: PgvectorEngine, cluster: aws.rds.Cluster, account_id: pulumi.Output[str]) -> None:
-        """AWS Backup on top of Aurora's own backups: copies outside the cluster's lifecycle, in a vault
-        encrypted with its own key, kept for five weeks."""
-        key = rotating_key(self, f"{name}-backup-key", f"Encrypts the backups of vector database {engine.name}", account_key_policy(account_id))
-        vault = aws.backup.Vault(f"{name}-backup-vault", aws.backup.VaultArgs(kms_key_arn=key.arn), opts=self.child())
-        plan = aws.backup.Plan(
-            f"{name}-backup-plan",
-            aws.backup.PlanArgs(
-                rules=[
-                    aws.backup.PlanRuleArgs(
-                        rule_name="daily",
-                        target_vault_name=vault.name,
-                        schedule="cron(0 5 * * ? *)",
-                        lifecycle=aws.backup.PlanRuleLifecycleArgs(delete_after=35),
-                    )
-                ]
-            ),
-            opts=self.child(),
-        )
-        role = service_role(self, f"{name}-backup-role", "backup.amazonaws.com", f"AWS Backup of vector database {engine.name}")
-        attachment = aws.iam.RolePolicyAttachment(
-            f"{name}-backup-policy",
-            aws.iam.RolePolicyAttachmentArgs(role=role.name, policy_arn=BACKUP_SERVICE_POLICY),
-            opts=self.child(),
-        )
-        aws.backup.Selection(
-            f"{name}-backup-selection",
-            aws.backup.SelectionArgs(plan_id=plan.id, iam_role_arn=role.arn, resources=[cluster.arn]),
-            opts=self.child(depends_on=[attachment]),
-        )
-
-
-def rds_identifier(cluster_name: str, database: str) -> str:
-    """`<cluster>-<database>` as RDS accepts an identifier: lowercase letters, digits and single hyphens, at most
-    63 characters, starting with a letter (EKS cluster names may also hold capitals and underscores)."""
-    identifier = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", f"{cluster_name}-{database}".lower())).strip("-")
-    if not identifier[:1].isalpha():
-        identifier = f"db-{identifier}"
-    return identifier[:63].rstrip("-")
+        return database.endpoint, self._client_role(name, engine, args, database.connect_policy(IAM_DATABASE_USER))
 
 
 def opensearch_data_policy(collection: str, role_arn: str) -> str:

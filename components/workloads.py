@@ -11,8 +11,11 @@ import pulumi_kubernetes as k8s
 
 # Above the range distributions give host users, so a container escape does not land on a real account.
 WORKLOAD_UID = 10001
-# Namespaces that reach every data store: the model gateway (issue 6) serves retrieval for every tenant.
+# The model gateway's namespace: it reaches every model server and data store on behalf of every tenant.
 GATEWAY_NAMESPACE = "model-gateway"
+# The observability plane's namespace, whose Prometheus scrapes the serving metrics.
+MONITORING_NAMESPACE = "monitoring"
+PROMETHEUS_URL = f"http://kube-prometheus-stack-prometheus.{MONITORING_NAMESPACE}.svc.cluster.local:9090"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from aiplane.engine import SECRET_PLACEHOLDER, synthesize
 from aiplane.policy.gate import run_gate
+from components.postgres import rds_identifier
 from components.vector_db import (
     GATEWAY_NAMESPACE,
     IAM_DATABASE_USER,
@@ -20,7 +21,6 @@ from components.vector_db import (
     QdrantEngine,
     VectorDb,
     VectorDbArgs,
-    rds_identifier,
 )
 from components.workloads import WORKLOAD_UID
 

@@ -1,0 +1,85 @@
+"""The model servers of a cluster: their shared namespace, the autoscaler they scale with, and one vLLM
+server per served model (components/model_server.py).
+
+The namespace enforces the restricted Pod Security Standard: a model server needs GPUs, not privileges.
+KEDA is a pinned Helm release; it turns the serving signals in Prometheus into replica counts.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import BaseModel, ConfigDict, Field
+
+from components.base import AiplaneComponent
+from components.gpu_software import helm_release
+from components.model_server import SERVING_NAMESPACE, ModelServer, ModelServerArgs
+from components.workloads import restricted_namespace
+
+# KEDA 2.18 supports Kubernetes 1.31 to 1.33 (KEDA's compatibility table).
+KEDA_CHART = {"chart": "keda", "version": "2.18.1", "repo": "https://kedacore.github.io/charts"}
+KEDA_NAMESPACE = "keda"
+
+
+class ServedModelPlan(BaseModel):
+    """What a model server needs from the stack: the plan's sizes and where the weights are."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str
+    pool: str
+    tensor_parallel: int
+    max_num_seqs: int
+    max_model_len: int
+    replicas: int
+    max_replicas: int
+    cpu_per_gpu: float
+    memory_gib_per_gpu: float
+    weights_prefix: str
+
+
+class ModelServingArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    models: list[ServedModelPlan] = Field(min_length=1)
+    region: str
+    cluster_name: Any
+    kubernetes_provider: Any
+    weights_bucket: Any = Field(description="pulumi.Input[str]: the models bucket")
+    weights_key_arn: Any
+    prometheus_url: str
+
+
+class ModelServing(AiplaneComponent):
+    servers: dict[str, ModelServer]
+
+    def __init__(self, name: str, args: ModelServingArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("aiplane:serving:ModelServing", name, opts)
+        on_cluster = self.child(provider=args.kubernetes_provider)
+        namespace = restricted_namespace(f"{name}-ns", SERVING_NAMESPACE, {"aiplane.io/plane": "serving"}, on_cluster)
+        keda_namespace = k8s.core.v1.Namespace(
+            f"{name}-keda-ns", metadata=k8s.meta.v1.ObjectMetaArgs(name=KEDA_NAMESPACE), opts=on_cluster
+        )
+        keda = helm_release(
+            f"{name}-keda", KEDA_CHART, KEDA_NAMESPACE, {},
+            pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[keda_namespace])),
+        )
+        self.servers = {}
+        for model in args.models:
+            self.servers[model.model] = ModelServer(
+                f"{name}-{model.model}",
+                ModelServerArgs(
+                    **model.model_dump(),
+                    weights_bucket=args.weights_bucket,
+                    weights_key_arn=args.weights_key_arn,
+                    region=args.region,
+                    cluster_name=args.cluster_name,
+                    kubernetes_provider=args.kubernetes_provider,
+                    namespace=namespace,
+                    prometheus_url=args.prometheus_url,
+                    depends_on=[keda],
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        self.register_outputs({"endpoints": {model: server.endpoint for model, server in self.servers.items()}})
