@@ -44,12 +44,12 @@ def plain(value: Any) -> Any:
     if isinstance(value, dict):
         signature = value.get(_SIGNATURE)
         if signature == _SECRET:
-            return SECRET_PLACEHOLDER
+            return redacted(value.get("value"))
         if signature == _RESOURCE_REFERENCE:
             return value.get("urn")
         if signature == _OUTPUT_VALUE:
             if value.get("secret"):
-                return SECRET_PLACEHOLDER
+                return redacted(value.get("value"))
             return plain(value["value"]) if "value" in value else UNKNOWN_PLACEHOLDER
         return {key: plain(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -59,6 +59,14 @@ def plain(value: Any) -> Any:
     if value == _UNKNOWN:
         return UNKNOWN_PLACEHOLDER
     return value
+
+
+def redacted(value: Any) -> Any:
+    """A secret's shape without its content: a map keeps its keys (a Kubernetes Secret's keys are not secret,
+    and manifests stay valid), every value becomes the placeholder."""
+    if isinstance(value, dict) and value.get(_SIGNATURE) is None:
+        return {key: SECRET_PLACEHOLDER for key in value}
+    return SECRET_PLACEHOLDER
 
 
 class CapturingMonitor(pulumi_mocks.MockMonitor):

@@ -9,10 +9,14 @@ from aiplane.catalog import load_catalog
 from aiplane.profiles import PROFILES
 from aiplane.spec import StackSpec
 from aiplane.tagging import cost_tag_transformation
+from aiplane.routing import Degradation, build_table
 from aiplane.tiering import PURPOSES
 from components.cluster import Cluster, ClusterArgs, NodeGroupSizing
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.gpu_software import GpuSoftware, GpuSoftwareArgs
+from components.model_gateway import ModelGateway, ModelGatewayArgs, SecretKeyRef
+from components.model_gateway.config import GatewayPlan, ProviderModel, VirtualKey, env_name
+from components.model_server import server_endpoint
 from components.model_serving import ModelServing, ModelServingArgs, ServedModelPlan
 from components.network import Network, NetworkArgs
 from components.object_storage import BucketPlan, ExpressOneZone, Lustre, ObjectStorage, ObjectStorageArgs
@@ -29,6 +33,7 @@ class Platform:
     storage: ObjectStorage
     vector_databases: dict[str, VectorDb]
     model_serving: ModelServing | None
+    gateway: ModelGateway | None
 
 
 def build(spec: StackSpec) -> Platform:
@@ -83,6 +88,7 @@ def build(spec: StackSpec) -> Platform:
     storage = build_storage(spec, network, cluster)
     vector_databases = build_vector_databases(spec, network, cluster)
     model_serving = build_model_serving(spec, cluster, storage, gpu_pools)
+    gateway = build_gateway(spec, network, cluster, model_serving)
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("privateSubnetIds", network.private_subnet_ids)
     pulumi.export("clusterName", cluster.cluster_name)
@@ -93,7 +99,72 @@ def build(spec: StackSpec) -> Platform:
     pulumi.export("vectorDatabases", {name: {"endpoint": db.endpoint, db.access.kind: db.access.reference} for name, db in vector_databases.items()})
     return Platform(
         network=network, cluster=cluster, gpu_pools=gpu_pools, gpu_software=gpu_software, storage=storage,
-        vector_databases=vector_databases, model_serving=model_serving,
+        vector_databases=vector_databases, model_serving=model_serving, gateway=gateway,
+    )
+
+
+def gateway_plan(spec: StackSpec) -> GatewayPlan:
+    """The gateway's routing and keys, from the stack: what `components.model_gateway` renders."""
+    gateway = spec.platform.serving.gateway
+    tiers = {
+        tier: Degradation(model=settings.degrade.model, max_tokens=settings.degrade.max_tokens, tools=settings.degrade.tools)
+        if settings.degrade else None
+        for tier, settings in gateway.tiers.items()
+    }
+    return GatewayPlan(
+        routing=build_table(spec.platform.gateway_routes, gateway.fallbacks, tiers),
+        served={model.name: server_endpoint(model.name) for model in spec.platform.compute.models},
+        providers=[
+            ProviderModel(
+                name=provider.name,
+                model=provider.model,
+                api_key_env=env_name("PROVIDER_KEY", provider.name) if provider.api_key else None,
+                api_base=provider.api_base,
+            )
+            for provider in gateway.providers
+        ],
+        default_tier="standard" if "standard" in gateway.tiers else next(iter(gateway.tiers)),
+        routing_strategy=gateway.routing_strategy,
+        timeout_seconds=gateway.timeout_seconds,
+        retries=gateway.retries,
+        keys=[
+            VirtualKey(
+                tenant=key.tenant, tier=key.tier, budget_usd=key.budget_usd, budget_duration=key.budget_duration,
+                rpm=key.rpm, tpm=key.tpm, key_env=env_name("TENANT_KEY", key.tenant),
+            )
+            for key in gateway.keys
+        ],
+    )
+
+
+def build_gateway(spec: StackSpec, network: Network, cluster: Cluster, model_serving: ModelServing | None) -> ModelGateway | None:
+    gateway = spec.platform.serving.gateway
+    if gateway is None:
+        return None
+    return ModelGateway(
+        "gateway",
+        ModelGatewayArgs(
+            plan=gateway_plan(spec),
+            provider_keys=[
+                SecretKeyRef(secret=provider.api_key.secret, key=provider.api_key.key, env=env_name("PROVIDER_KEY", provider.name))
+                for provider in gateway.providers
+                if provider.api_key
+            ],
+            min_replicas=gateway.replicas.min,
+            max_replicas=gateway.replicas.max,
+            exposure=gateway.exposure,
+            allowed_cidrs=gateway.allowed_cidrs,
+            certificate_arn=gateway.certificate_arn,
+            database=gateway.database,
+            cluster_name=cluster.cluster_name,
+            region=spec.region,
+            kubernetes_provider=cluster.provider,
+            vpc_id=network.vpc_id,
+            vpc_cidr=spec.platform.network.cidr,
+            private_subnet_ids=network.private_subnet_ids,
+            client_security_group_id=cluster.cluster_security_group_id,
+            model_servers=list(model_serving.servers.values()) if model_serving else [],
+        ),
     )
 
 

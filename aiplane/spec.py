@@ -30,6 +30,7 @@ from aiplane.tiering import DEFAULT_TIERING, ArchiveClass, Purpose, Tiering, War
 from aiplane.tiering import check as check_tiering
 from components.cluster import NodeGroupSizing
 from components.object_storage import LustreSizing, ObjectLock
+from components.postgres import AuroraSettings
 from components.vector_db import OpenSearchServerlessEngine, PgvectorEngine, QdrantEngine
 
 STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
@@ -462,8 +463,15 @@ class ReplicaRangeSpec(Model):
         return self
 
 
+class GatewayDatabaseSpec(Model, AuroraSettings):
+    """The gateway's metering database (keys, budgets, spend): Aurora PostgreSQL Serverless v2."""
+
+    max_capacity_acu: float = Field(default=4, ge=1, le=256, multiple_of=0.5)
+
+
 class GatewaySpec(Model):
     replicas: ReplicaRangeSpec = ReplicaRangeSpec(min=2, max=6)
+    database: GatewayDatabaseSpec = GatewayDatabaseSpec()
     exposure: Literal["internal", "public"] = Field(
         default="internal", description="internal: a cluster-internal Service; public: an ALB behind WAF and an allow-list."
     )

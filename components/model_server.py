@@ -77,6 +77,11 @@ class ModelServerArgs(BaseModel):
         return self
 
 
+def server_endpoint(model: str) -> str:
+    """The OpenAI-compatible base URL of a model's server, inside the cluster."""
+    return f"http://{model}.{SERVING_NAMESPACE}.svc.cluster.local:{VLLM_PORT}/v1"
+
+
 def server_resources(args: ModelServerArgs) -> dict[str, str]:
     """Exactly TP GPUs, and the CPU and memory that go with them on the node, less a fifth for the node."""
     return {
@@ -111,7 +116,7 @@ class ModelServer(AiplaneComponent):
         on_cluster = self.child(provider=args.kubernetes_provider, depends_on=[args.namespace])
         metadata = k8s.meta.v1.ObjectMetaArgs(name=args.model, namespace=SERVING_NAMESPACE, labels=labels)
         self.service_account = args.model
-        self.endpoint = f"http://{args.model}.{SERVING_NAMESPACE}.svc.cluster.local:{VLLM_PORT}/v1"
+        self.endpoint = server_endpoint(args.model)
 
         self._weights_reader(name, args)
         k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=metadata, automount_service_account_token=False, opts=on_cluster)

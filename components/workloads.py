@@ -31,22 +31,23 @@ def restricted_namespace(name: str, namespace: str, labels: dict[str, str], opts
     )
 
 
-def pod_security_context() -> k8s.core.v1.PodSecurityContextArgs:
+def pod_security_context(uid: int = WORKLOAD_UID) -> k8s.core.v1.PodSecurityContextArgs:
+    """`uid`: the image's own non-root user where its files are owned by it."""
     return k8s.core.v1.PodSecurityContextArgs(
         run_as_non_root=True,
-        run_as_user=WORKLOAD_UID,
-        run_as_group=WORKLOAD_UID,
-        fs_group=WORKLOAD_UID,
+        run_as_user=uid,
+        run_as_group=uid,
+        fs_group=uid,
         fs_group_change_policy="OnRootMismatch",
         seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
     )
 
 
-def container_security_context() -> k8s.core.v1.SecurityContextArgs:
+def container_security_context(uid: int = WORKLOAD_UID) -> k8s.core.v1.SecurityContextArgs:
     return k8s.core.v1.SecurityContextArgs(
         run_as_non_root=True,
-        run_as_user=WORKLOAD_UID,
-        run_as_group=WORKLOAD_UID,
+        run_as_user=uid,
+        run_as_group=uid,
         allow_privilege_escalation=False,
         read_only_root_filesystem=True,
         privileged=False,

@@ -31,11 +31,15 @@ def test_plan_prints_a_preview_and_writes_graph_and_summary(project_copy):
     assert f"Resources: + {summary['total']} to create in {len(summary['components'])} components" in result.stdout
     assert "storage (aiplane:storage:ObjectStorage)" in result.stdout
     assert "vector-rag (aiplane:vectordb:VectorDb)" in result.stdout
-    # network, cluster, three GPU pools, GPU software, storage, two vector databases
-    assert len(summary["components"]) == 9
+    assert "gateway (aiplane:gateway:ModelGateway)" in result.stdout
+    # network, cluster, three GPU pools, GPU software, storage, two vector databases, the model serving
+    # plane with its two model servers, and the gateway
+    assert len(summary["components"]) == 13
     manifests = len(list((out / "k8s").glob("*.yaml")))
-    # the GPU operator's namespace, the Karpenter pool's NodePool and EC2NodeClass, the encrypted StorageClass
-    assert manifests == 4
+    # GPU operator namespace, Karpenter NodePool and EC2NodeClass, StorageClass; serving: two namespaces and
+    # KEDA's, per model server a Deployment, Service, ServiceAccount, PDB, NetworkPolicy and ScaledObject; the
+    # gateway's Deployment, Service, ServiceAccount, HPA, PDB, two NetworkPolicies, ConfigMap and Secret
+    assert manifests == 4 + 3 + 2 * 6 + 9
     assert f"Wrote graph.json, summary.json, tfplan.json and k8s/ ({manifests} manifests) to build/prod" in result.stdout
     assert json.loads((out / "tfplan.json").read_text())["planned_values"]["root_module"]["resources"]
 

@@ -151,6 +151,10 @@ def test_errors_in_the_program_propagate():
     ("wire", "expected"),
     [
         ({"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "x"}, "[secret]"),
+        (
+            {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": {"user": "x", "password": "y"}},
+            {"user": "[secret]", "password": "[secret]"},
+        ),
         ({"4dabf18193072939515e22adb298388d": "5cf8f73096256a8f31e491e813e4eb8e", "urn": "urn:x"}, "urn:x"),
         ("04da6b54-80e4-46f7-96ec-b56ff0331ba9", "[unknown]"),
         ({"a": [1.0, 2.5]}, {"a": [1, 2.5]}),
