@@ -125,7 +125,10 @@ def plan(
         f"Resources: [green]+ {summary['total']} to create[/green] "
         f"in {len(summary['components'])} components · synthesized in {elapsed:.1f}s"
     )
-    stdout.print(f"Wrote graph.json, summary.json, tfplan.json and k8s/ ({len(built.manifests)} manifests) to {display_path(out_dir)}")
+    # One line whatever the terminal width: scripts and CI logs grep for it.
+    stdout.print(
+        f"Wrote graph.json, summary.json, tfplan.json and k8s/ ({len(built.manifests)} manifests) to {display_path(out_dir)}", soft_wrap=True
+    )
 
 
 def component_tree(summary: dict[str, Any]) -> Tree:
