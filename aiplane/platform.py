@@ -7,9 +7,9 @@ import pulumi
 
 from aiplane.catalog import load_catalog
 from aiplane.profiles import PROFILES
+from aiplane.routing import Degradation, build_table
 from aiplane.spec import StackSpec
 from aiplane.tagging import cost_tag_transformation
-from aiplane.routing import Degradation, build_table
 from aiplane.tiering import PURPOSES
 from components.cluster import Cluster, ClusterArgs, NodeGroupSizing
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs

@@ -422,6 +422,8 @@ class ProviderModelSpec(Model):
     @model_validator(mode="before")
     @classmethod
     def _no_literal_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("apiKey") is None and not str(data.get("model", "")).startswith("bedrock/"):
+            raise ValueError("apiKey is required: only bedrock/ models are reached without a key (through the gateway's IAM role)")
         if isinstance(data, dict) and isinstance(data.get("apiKey"), str):
             # The value is never echoed: it is a credential.
             raise ValueError(

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components.base import AiplaneComponent
 from components.encryption import encrypted_log_group
+from components.iam import allow_policy, service_role
 from components.model_gateway.config import (
     DATABASE_URL_ENV,
     MASTER_KEY_ENV,
@@ -129,6 +130,7 @@ class ModelGateway(AiplaneComponent):
             opts=in_namespace,
         )
         k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=metadata, automount_service_account_token=False, opts=in_namespace)
+        self._bedrock_access(name, args)
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=metadata,
@@ -239,6 +241,34 @@ class ModelGateway(AiplaneComponent):
         ]
         return k8s.core.v1.VolumeArgs(
             name="credentials", projected=k8s.core.v1.ProjectedVolumeSourceArgs(sources=sources, default_mode=0o400)
+        )
+
+    def _bedrock_access(self, name: str, args: ModelGatewayArgs) -> None:
+        """Bedrock models are called with the proxy's IAM role (EKS Pod Identity), limited to those models."""
+        models = sorted(provider.model.removeprefix("bedrock/") for provider in args.plan.providers if provider.model.startswith("bedrock/"))
+        if not models:
+            return
+        role = service_role(
+            self, f"{name}-bedrock-role", "pods.eks.amazonaws.com", "Model gateway's calls to Amazon Bedrock (EKS Pod Identity)",
+            ("sts:AssumeRole", "sts:TagSession"),
+        )
+        aws.iam.RolePolicy(
+            f"{name}-bedrock-policy",
+            aws.iam.RolePolicyArgs(
+                role=role.id,
+                policy=allow_policy(
+                    ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+                    [f"arn:aws:bedrock:{args.region}::foundation-model/{model}" for model in models],
+                ),
+            ),
+            opts=self.child(),
+        )
+        aws.eks.PodIdentityAssociation(
+            f"{name}-bedrock-identity",
+            aws.eks.PodIdentityAssociationArgs(
+                cluster_name=args.cluster_name, namespace=GATEWAY_NAMESPACE, service_account=GATEWAY_NAME, role_arn=role.arn
+            ),
+            opts=self.child(),
         )
 
     # -- the proxy ---------------------------------------------------------------------------------------
