@@ -21,7 +21,7 @@ from aiplane.policy.gate import run_gate
 from aiplane.spec import load_stack
 from components.model_gateway import ENTRYPOINT, LITELLM_IMAGE, TENANT_LABEL
 from components.model_gateway.config import ConfigError, render_config, render_key_requests, validate_config
-from tests.conftest import PROJECT_DIR, SHIPPED_STACKS, fixture_project, synthesized
+from tests.conftest import PROJECT_DIR, SHIPPED_STACKS, fixture_project
 
 GOLDEN = Path(__file__).parent / "golden"
 SERVING_FIXTURE = Path(__file__).parent / "fixtures" / "Pulumi.serving.yaml"

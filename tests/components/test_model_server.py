@@ -1,0 +1,117 @@
+"""vLLM model servers under the mocks runtime: placed on their pool, sized by the capacity plan, scaled on
+serving signals; and every exported Kubernetes manifest checked by kubernetes-validate."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+
+from aiplane.build import build_stack
+from aiplane.platform import served_model_plans
+from aiplane.profiles import GPU_TAINT, POOL_LABEL
+from components.model_server import GPU_RESOURCE, RUNNING_METRIC, VLLM_IMAGE, WAITING_METRIC
+from tests.conftest import PROJECT_DIR, SHIPPED_STACKS, fixture_project, synthesized
+
+# Kinds kubernetes-validate has no schema for: custom resources of Karpenter and KEDA.
+CUSTOM_KINDS = {"NodePool", "EC2NodeClass", "ScaledObject"}
+
+
+def k8s_object(graph, kind, name):
+    return next(r for r in graph.resources if r.type.startswith("kubernetes:") and r.inputs.get("kind") == kind and r.name == name)
+
+
+def servers(environment):
+    spec, graph = synthesized(environment)
+    for plan in served_model_plans(spec):
+        yield spec, graph, plan
+
+
+@pytest.mark.parametrize("environment", SHIPPED_STACKS)
+def test_each_server_runs_on_its_pool_with_the_plan_tp_degree_of_gpus(environment):
+    for spec, graph, plan in servers(environment):
+        pod = k8s_object(graph, "Deployment", f"serving-{plan.model}-deployment").inputs["spec"]["template"]["spec"]
+        assert pod["nodeSelector"] == {POOL_LABEL: plan.pool}
+        assert pod["tolerations"] == [{"key": GPU_TAINT["key"], "operator": "Exists", "effect": GPU_TAINT["effect"]}]
+        (container,) = pod["containers"]
+        assert container["resources"]["limits"][GPU_RESOURCE] == str(plan.tensor_parallel)
+        assert container["resources"]["requests"] == container["resources"]["limits"]
+        model_plan = next(m for p in spec.platform.compute.plan.pools for m in p.models if m.model == plan.model)
+        assert plan.tensor_parallel == model_plan.scenario("peak").tensor_parallel
+        arguments = dict(zip(container["args"][::2], container["args"][1::2]))
+        assert arguments["--tensor-parallel-size"] == str(plan.tensor_parallel)
+        assert arguments["--max-model-len"] == str(next(m.context_tokens for m in spec.platform.compute.models if m.name == plan.model))
+        assert arguments["--served-model-name"] == plan.model
+        assert arguments["--load-format"] == "runai_streamer"
+        bucket = graph.find("aws:s3/bucket:Bucket", "storage-models").id
+        assert arguments["--model"] == f"s3://{bucket}/{plan.weights_prefix}"
+        assert container["image"] == VLLM_IMAGE and "@sha256:" in VLLM_IMAGE
+
+
+def test_shared_memory_readiness_and_a_read_only_root():
+    for _, graph, plan in servers("prod"):
+        pod = k8s_object(graph, "Deployment", f"serving-{plan.model}-deployment").inputs["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        shm = next(volume for volume in pod["volumes"] if volume["name"] == "shm")
+        assert shm["emptyDir"]["medium"] == "Memory"
+        assert {"name": "shm", "mountPath": "/dev/shm"} in container["volumeMounts"]
+        assert container["readinessProbe"]["httpGet"] == {"path": "/health", "port": 8000}
+        assert container["startupProbe"]["failureThreshold"] * container["startupProbe"]["periodSeconds"] >= 600
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert pod["automountServiceAccountToken"] is False
+
+
+def test_autoscaling_follows_queue_depth_and_running_requests_never_cpu():
+    for spec, graph, plan in servers("prod"):
+        scaler = k8s_object(graph, "ScaledObject", f"serving-{plan.model}-scaler").inputs["spec"]
+        assert (scaler["minReplicaCount"], scaler["maxReplicaCount"]) == (plan.replicas, plan.max_replicas)
+        queries = [trigger["metadata"]["query"] for trigger in scaler["triggers"]]
+        assert queries == [f'sum({WAITING_METRIC}{{model_name="{plan.model}"}})', f'sum({RUNNING_METRIC}{{model_name="{plan.model}"}})']
+        assert all(trigger["type"] == "prometheus" for trigger in scaler["triggers"])
+        assert not [r for r in graph.resources if r.inputs.get("kind") == "HorizontalPodAutoscaler" and plan.model in r.name]
+        keda = graph.find("kubernetes:helm.sh/v3:Release", "serving-keda")
+        assert keda.urn in k8s_object(graph, "ScaledObject", f"serving-{plan.model}-scaler").dependencies
+
+
+def test_weights_are_read_from_the_models_prefix_only():
+    for _, graph, plan in servers("prod"):
+        policy = json.loads(graph.find("aws:iam/rolePolicy:RolePolicy", f"serving-{plan.model}-weights-policy").inputs["policy"])
+        statements = {statement["Sid"]: statement for statement in policy["Statement"]}
+        bucket = graph.find("aws:s3/bucket:Bucket", "storage-models").id
+        assert statements["ReadWeights"]["Resource"] == [f"arn:aws:s3:::{bucket}/{plan.weights_prefix}*"]
+        assert statements["ListWeights"]["Condition"] == {"StringLike": {"s3:prefix": [f"{plan.weights_prefix}*"]}}
+        assert statements["DecryptWeights"]["Resource"] == [graph.find("aws:kms/key:Key", "storage-key").outputs["arn"]]
+        association = graph.find("aws:eks/podIdentityAssociation:PodIdentityAssociation", f"serving-{plan.model}-weights-identity")
+        assert (association.inputs["namespace"], association.inputs["serviceAccount"]) == ("model-serving", plan.model)
+
+
+def test_only_the_gateway_and_prometheus_reach_a_server():
+    for _, graph, plan in servers("prod"):
+        policy = k8s_object(graph, "NetworkPolicy", f"serving-{plan.model}-netpol").inputs["spec"]
+        (ingress,) = policy["ingress"]
+        (selector,) = ingress["from"][0]["namespaceSelector"]["matchExpressions"]
+        assert selector["values"] == ["model-gateway", "monitoring"] and ingress["ports"] == [{"protocol": "TCP", "port": 8000}]
+
+
+FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("Pulumi.*.yaml"))
+
+
+@pytest.mark.parametrize(
+    ("stack_file", "environment"),
+    [(None, environment) for environment in SHIPPED_STACKS] + [(fixture, "prod") for fixture in FIXTURES],
+    ids=[*SHIPPED_STACKS, *(fixture.stem.removeprefix("Pulumi.") + "-fixture" for fixture in FIXTURES)],
+)
+def test_every_exported_manifest_passes_kubernetes_validate(stack_file, environment, tmp_path):
+    project = fixture_project(tmp_path, stack_file) if stack_file else PROJECT_DIR
+    built = build_stack(project, environment, tmp_path / "build")
+    version = built.spec.platform.cluster.version
+    without_schema = set()
+    for path in sorted((tmp_path / "build" / "k8s").glob("*.yaml")):
+        document = json.loads(path.read_text())
+        try:
+            kubernetes_validate.validate(document, version, strict=True)
+        except kubernetes_validate.SchemaNotFoundError:
+            without_schema.add(document["kind"])
+    assert built.manifests
+    assert without_schema <= CUSTOM_KINDS, without_schema - CUSTOM_KINDS
