@@ -69,7 +69,7 @@ def _program(resources: int):
 
 
 def plan_seconds(stack: str, out_dir: Path) -> float:
-    command = [sys.executable, "-m", "aiplane.cli", "plan", "--stack", stack, "--out", str(out_dir)]
+    command = [sys.executable, "-m", "aiplane", "plan", "--stack", stack, "--out", str(out_dir)]
     started = time.perf_counter()
     subprocess.run(command, cwd=PROJECT_DIR, check=True, capture_output=True)
     return time.perf_counter() - started
@@ -86,7 +86,7 @@ def timed(command: list[str], ok_codes: tuple[int, ...] = (0,)) -> float:
 
 def check_against_checkov(stack: str = "prod") -> tuple[float, float]:
     """`aiplane check` end to end against the checkov CLI alone on the files that check exported."""
-    check = [sys.executable, "-m", "aiplane.cli", "check", "--stack", stack, "--format", "json"]
+    check = [sys.executable, "-m", "aiplane", "check", "--stack", stack, "--format", "json"]
     timed(check)  # writes build/<stack>/ for checkov's own runs
     out = PROJECT_DIR / "build" / stack
     checkov = [str(PROJECT_DIR / ".venv-checkov" / "bin" / "checkov"), "--skip-download", "--quiet", "-o", "json"]
@@ -170,7 +170,7 @@ def main() -> None:
                 prod_median = median
         print(f"  prod target: < {PROD_TARGET_SECONDS:.0f} s -> {prod_median / PROD_TARGET_SECONDS:.2f} of the budget")
         project = gpu_pools_project(Path(scratch))
-        command = [sys.executable, "-m", "aiplane.cli", "--project-dir", str(project), "plan", "--stack", "bench"]
+        command = [sys.executable, "-m", "aiplane", "--project-dir", str(project), "plan", "--stack", "bench"]
         times = [timed(command) for _ in range(PLAN_RUNS)]
         print(f"  {GPU_POOLS} GPU pools (prod + pools of every profile and mode) {statistics.median(times):6.2f} s"
               f"   (min {min(times):.2f}, max {max(times):.2f})")

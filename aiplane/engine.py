@@ -7,10 +7,12 @@ constructed it, none of which `Mocks.new_resource` alone sees.
 """
 from __future__ import annotations
 
+import gc
 import json
 import runpy
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -138,8 +140,24 @@ def synthesize(
     mocks = AwsMocks(region=region, account_id=account_id)
     monitor = CapturingMonitor(mocks, source_root.resolve() if source_root else None)
     pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
-    _sync_await(run_pulumi_func(program))
+    with cyclic_gc_paused():
+        _sync_await(run_pulumi_func(program))
     return ResourceGraph(project, stack, list(monitor.captured.values()))
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Synthesis imports provider modules of thousands of classes and registers every resource through many
+    small objects; CPython's cyclic collector meanwhile rescans the whole, growing heap, over and over. That
+    was a third of `aiplane plan --stack prod` and the cause of synthesis slowing down as stacks grew
+    (`make bench`). Reference counting still frees nearly everything; the collector resumes afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def synthesize_stack(project_dir: Path, environment: str) -> tuple[StackSpec, ResourceGraph]:
