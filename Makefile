@@ -44,6 +44,7 @@ docs: setup
 	$(BIN)/python -m aiplane.policy.docs
 	$(BIN)/python -m aiplane.compute_docs
 	$(BIN)/python -m aiplane.storage_docs
+	$(BIN)/python -m aiplane.serving_docs
 
 clean:
 	rm -rf build $(VENV) $(CHECKOV_VENV) .pytest_cache .hypothesis

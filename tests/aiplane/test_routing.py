@@ -15,6 +15,8 @@ from aiplane.routing import (
     fallback_cycle,
     resolve,
 )
+from aiplane.serving_docs import SERVING_DOC, render_serving_docs
+from tests.conftest import PROJECT_DIR
 
 ROUTES = {task: "small" for task in SMALL_MODEL_TASKS} | {task: "large" for task in LARGE_MODEL_TASKS}
 FALLBACKS = {"large": ["provider-a", "provider-b"], "small": ["large"]}
@@ -120,3 +122,7 @@ def test_resolution_always_terminates_and_ends_on_an_available_model(fallbacks, 
         assert all(deployment.model in unavailable for deployment in chain[:-1])
     else:
         assert "m0" in unavailable and "m1" in unavailable
+
+
+def test_serving_reference_is_current():
+    assert (PROJECT_DIR / SERVING_DOC).read_text() == render_serving_docs(), "run `make docs`"
