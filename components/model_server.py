@@ -29,10 +29,13 @@ from components.iam import service_role
 from components.workloads import (
     GATEWAY_NAMESPACE,
     MONITORING_NAMESPACE,
+    cluster_service,
     container_security_context,
     dns_egress,
     namespaces_peer,
+    one_at_a_time_budget,
     pod_security_context,
+    service_account,
 )
 
 # vLLM's OpenAI-compatible server, pinned by digest so a re-pushed tag cannot change what runs.
@@ -119,7 +122,7 @@ class ModelServer(AiplaneComponent):
         self.endpoint = server_endpoint(args.model)
 
         self._weights_reader(name, args)
-        k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=metadata, automount_service_account_token=False, opts=on_cluster)
+        service_account(f"{name}-sa", metadata, on_cluster)
         weights = pulumi.Output.from_input(args.weights_bucket).apply(lambda bucket: f"s3://{bucket}/{args.weights_prefix}")
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
@@ -139,24 +142,8 @@ class ModelServer(AiplaneComponent):
             ),
             opts=on_cluster,
         )
-        k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=metadata,
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=selector,
-                ports=[k8s.core.v1.ServicePortArgs(name="http", port=VLLM_PORT, target_port=VLLM_PORT)],
-            ),
-            opts=on_cluster,
-        )
-        k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb",
-            metadata=metadata,
-            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
-                max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector)
-            ),
-            opts=on_cluster,
-        )
+        cluster_service(f"{name}-service", metadata, selector, {"http": VLLM_PORT}, on_cluster)
+        one_at_a_time_budget(f"{name}-pdb", metadata, selector, on_cluster)
         k8s.networking.v1.NetworkPolicy(
             f"{name}-netpol",
             metadata=metadata,

@@ -35,11 +35,14 @@ from components.network import ingress_only_security_group
 from components.postgres import AuroraPostgres, AuroraSettings, rds_identifier
 from components.workloads import (
     GATEWAY_NAMESPACE,
+    cluster_service,
     container_security_context,
     dns_egress,
     namespaces_peer,
+    one_at_a_time_budget,
     pod_security_context,
     restricted_namespace,
+    service_account,
 )
 
 # qdrant v1.15.4, pinned by digest so a re-pushed tag cannot change what runs.
@@ -167,23 +170,10 @@ class VectorDb(AiplaneComponent):
             },
             opts=in_namespace,
         )
-        k8s.core.v1.ServiceAccount(
-            f"{name}-sa",
-            metadata=metadata,
-            automount_service_account_token=False,
-            opts=in_namespace,
-        )
+        service_account(f"{name}-sa", metadata, in_namespace)
         headless = f"{engine.name}-headless"
         ports = [("http", QDRANT_HTTP_PORT), ("grpc", QDRANT_GRPC_PORT)]
-        k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=metadata,
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP", selector=labels,
-                ports=[k8s.core.v1.ServicePortArgs(name=port_name, port=port, target_port=port) for port_name, port in ports],
-            ),
-            opts=in_namespace,
-        )
+        cluster_service(f"{name}-service", metadata, labels, dict(ports), in_namespace)
         k8s.core.v1.Service(
             f"{name}-headless",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=headless, namespace=namespace_name, labels=labels),
@@ -199,15 +189,7 @@ class VectorDb(AiplaneComponent):
             spec=self._qdrant_statefulset_spec(engine, args, labels, headless, secret_name),
             opts=in_namespace,
         )
-        k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb",
-            metadata=metadata,
-            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
-                # One replica at a time leaves a qdrant cluster able to serve; a single replica must still drain.
-                max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels)
-            ),
-            opts=in_namespace,
-        )
+        one_at_a_time_budget(f"{name}-pdb", metadata, labels, in_namespace)
         peers = k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels))
         k8s.networking.v1.NetworkPolicy(
             f"{name}-netpol",

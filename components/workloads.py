@@ -81,3 +81,37 @@ def dns_egress() -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
             k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=53),
         ],
     )
+
+
+def service_account(name: str, metadata: k8s.meta.v1.ObjectMetaArgs, opts: pulumi.ResourceOptions) -> k8s.core.v1.ServiceAccount:
+    """A workload's own identity, without a Kubernetes API token: its pods never call the API."""
+    return k8s.core.v1.ServiceAccount(name, metadata=metadata, automount_service_account_token=False, opts=opts)
+
+
+def cluster_service(
+    name: str, metadata: k8s.meta.v1.ObjectMetaArgs, selector: dict[str, str], ports: dict[str, int], opts: pulumi.ResourceOptions
+) -> k8s.core.v1.Service:
+    """A Service reachable inside the cluster only."""
+    return k8s.core.v1.Service(
+        name,
+        metadata=metadata,
+        spec=k8s.core.v1.ServiceSpecArgs(
+            type="ClusterIP",
+            selector=selector,
+            ports=[k8s.core.v1.ServicePortArgs(name=port_name, port=port, target_port=port) for port_name, port in ports.items()],
+        ),
+        opts=opts,
+    )
+
+
+def one_at_a_time_budget(
+    name: str, metadata: k8s.meta.v1.ObjectMetaArgs, selector: dict[str, str], opts: pulumi.ResourceOptions
+) -> k8s.policy.v1.PodDisruptionBudget:
+    """Voluntary disruptions (node drains, upgrades) take one pod at a time: replicated workloads keep
+    serving, and a single replica can still be drained."""
+    return k8s.policy.v1.PodDisruptionBudget(
+        name,
+        metadata=metadata,
+        spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector)),
+        opts=opts,
+    )

@@ -45,10 +45,13 @@ from components.model_server import SERVING_NAMESPACE, VLLM_PORT
 from components.postgres import POSTGRES_PORT, AuroraPostgres, AuroraSettings, rds_identifier
 from components.workloads import (
     GATEWAY_NAMESPACE,
+    cluster_service,
     container_security_context,
     dns_egress,
+    one_at_a_time_budget,
     pod_security_context,
     restricted_namespace,
+    service_account,
 )
 
 # LiteLLM's non-root image (user nobody), pinned by digest so a re-pushed tag cannot change what runs.
@@ -129,7 +132,7 @@ class ModelGateway(AiplaneComponent):
             data={"config.yaml": self.config, "keys.json": self.key_requests, "sync_keys.py": (TEMPLATES / "sync_keys.py").read_text()},
             opts=in_namespace,
         )
-        k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=metadata, automount_service_account_token=False, opts=in_namespace)
+        service_account(f"{name}-sa", metadata, in_namespace)
         self._bedrock_access(name, args)
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
@@ -147,15 +150,7 @@ class ModelGateway(AiplaneComponent):
             ),
             opts=pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=[config_map, *args.model_servers])),
         )
-        service = k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=metadata,
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP", selector=labels,
-                ports=[k8s.core.v1.ServicePortArgs(name="http", port=GATEWAY_PORT, target_port=GATEWAY_PORT)],
-            ),
-            opts=in_namespace,
-        )
+        service = cluster_service(f"{name}-service", metadata, labels, {"http": GATEWAY_PORT}, in_namespace)
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-hpa",
             metadata=metadata,
@@ -175,14 +170,7 @@ class ModelGateway(AiplaneComponent):
             ),
             opts=pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=[deployment])),
         )
-        k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb",
-            metadata=metadata,
-            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
-                max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels)
-            ),
-            opts=in_namespace,
-        )
+        one_at_a_time_budget(f"{name}-pdb", metadata, labels, in_namespace)
         self._network_policies(name, args, labels, in_namespace)
         self._key_job(name, args, credentials, deployment, in_namespace)
         if args.exposure == "public":
