@@ -402,8 +402,6 @@ class PgvectorSpec(Model, PgvectorEngine):
 VectorDatabaseSpec = Annotated[QdrantSpec | OpenSearchServerlessSpec | PgvectorSpec, Field(discriminator="engine")]
 
 
-
-
 class SecretRefSpec(Model):
     """A key in a Kubernetes Secret of the gateway's namespace, created outside the stack file."""
 
@@ -421,7 +419,7 @@ class ProviderModelSpec(Model):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_literal_keys(cls, data: Any) -> Any:
+    def _keys_are_referenced(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("apiKey") is None and not str(data.get("model", "")).startswith("bedrock/"):
             raise ValueError("apiKey is required: only bedrock/ models are reached without a key (through the gateway's IAM role)")
         if isinstance(data, dict) and isinstance(data.get("apiKey"), str):
