@@ -5,10 +5,11 @@ from dataclasses import dataclass
 
 import pulumi
 
+from aiplane.blueprint import TenantGateway
 from aiplane.catalog import load_catalog
 from aiplane.profiles import PROFILES
 from aiplane.routing import Degradation, build_table
-from aiplane.spec import StackSpec
+from aiplane.spec import GatewayKeySpec, GpuPoolSpec, StackSpec
 from aiplane.tagging import cost_tag_transformation
 from aiplane.tiering import PURPOSES
 from components.cluster import Cluster, ClusterArgs, NodeGroupSizing
@@ -19,7 +20,8 @@ from components.model_gateway.config import GatewayPlan, ProviderModel, VirtualK
 from components.model_server import server_endpoint
 from components.model_serving import ModelServing, ModelServingArgs, ServedModelPlan
 from components.network import Network, NetworkArgs
-from components.object_storage import BucketPlan, ExpressOneZone, Lustre, ObjectStorage, ObjectStorageArgs
+from components.object_storage import BucketPlan, ExpressOneZone, Lustre, ObjectStorage, ObjectStorageArgs, TenantStorage
+from components.tenant_boundary import TenantBoundary, TenantBoundaryArgs, TenantQuotaArgs
 from components.vector_db import VectorDb, VectorDbArgs
 from components.workloads import PROMETHEUS_URL
 
@@ -34,6 +36,7 @@ class Platform:
     vector_databases: dict[str, VectorDb]
     model_serving: ModelServing | None
     gateway: ModelGateway | None
+    tenants: dict[str, TenantBoundary]
 
 
 def build(spec: StackSpec) -> Platform:
@@ -70,7 +73,7 @@ def build(spec: StackSpec) -> Platform:
             addons=cluster_spec.addons,
         ),
     )
-    pools = platform.compute.pools
+    pools = [pool.spec for pool in pools_to_build(spec)]
     gpu_software = None
     if pools:
         gpu_software = GpuSoftware(
@@ -87,8 +90,9 @@ def build(spec: StackSpec) -> Platform:
     gpu_pools = build_gpu_pools(spec, network, cluster, gpu_software)
     storage = build_storage(spec, network, cluster)
     vector_databases = build_vector_databases(spec, network, cluster)
+    tenants = build_tenants(spec, network, cluster, storage)
     model_serving = build_model_serving(spec, cluster, storage, gpu_pools)
-    gateway = build_gateway(spec, network, cluster, model_serving)
+    gateway = build_gateway(spec, network, cluster, model_serving, tenants)
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("privateSubnetIds", network.private_subnet_ids)
     pulumi.export("clusterName", cluster.cluster_name)
@@ -96,10 +100,11 @@ def build(spec: StackSpec) -> Platform:
     pulumi.export("kubeconfig", cluster.kubeconfig)
     pulumi.export("gpuPools", {name: pool.labels for name, pool in gpu_pools.items()})
     pulumi.export("buckets", storage.bucket_names)
+    pulumi.export("tenants", {name: {"namespace": name, "workloadRoleArn": boundary.workload_role_arn} for name, boundary in tenants.items()})
     pulumi.export("vectorDatabases", {name: {"endpoint": db.endpoint, db.access.kind: db.access.reference} for name, db in vector_databases.items()})
     return Platform(
         network=network, cluster=cluster, gpu_pools=gpu_pools, gpu_software=gpu_software, storage=storage,
-        vector_databases=vector_databases, model_serving=model_serving, gateway=gateway,
+        vector_databases=vector_databases, model_serving=model_serving, gateway=gateway, tenants=tenants,
     )
 
 
@@ -129,15 +134,24 @@ def gateway_plan(spec: StackSpec) -> GatewayPlan:
         retries=gateway.retries,
         keys=[
             VirtualKey(
-                tenant=key.tenant, tier=key.tier, budget_usd=key.budget_usd, budget_duration=key.budget_duration,
-                rpm=key.rpm, tpm=key.tpm, key_env=env_name("TENANT_KEY", key.tenant),
+                tenant=tenant, tier=key.tier, budget_usd=key.budget_usd, budget_duration=key.budget_duration,
+                rpm=key.rpm, tpm=key.tpm, key_env=env_name("TENANT_KEY", tenant),
             )
-            for key in gateway.keys
+            for tenant, key in gateway_keys(spec)
         ],
     )
 
 
-def build_gateway(spec: StackSpec, network: Network, cluster: Cluster, model_serving: ModelServing | None) -> ModelGateway | None:
+def gateway_keys(spec: StackSpec) -> list[tuple[str, GatewayKeySpec | TenantGateway]]:
+    """Keys the stack lists, then those its tenants' blueprints give them."""
+    keys: list[tuple[str, GatewayKeySpec | TenantGateway]] = [(key.tenant, key) for key in spec.platform.serving.gateway.keys]
+    keys += [(tenant.name, tenant.plan.gateway) for tenant in spec.tenants if tenant.plan.gateway is not None]
+    return keys
+
+
+def build_gateway(
+    spec: StackSpec, network: Network, cluster: Cluster, model_serving: ModelServing | None, tenants: dict[str, TenantBoundary]
+) -> ModelGateway | None:
     gateway = spec.platform.serving.gateway
     if gateway is None:
         return None
@@ -164,6 +178,7 @@ def build_gateway(spec: StackSpec, network: Network, cluster: Cluster, model_ser
             private_subnet_ids=network.private_subnet_ids,
             client_security_group_id=cluster.cluster_security_group_id,
             model_servers=list(model_serving.servers.values()) if model_serving else [],
+            tenant_namespaces={name: boundary.namespace for name, boundary in tenants.items()},
         ),
     )
 
@@ -257,9 +272,37 @@ def build_storage(spec: StackSpec, network: Network, cluster: Cluster) -> Object
             storage_capacity_gib=storage.lustre.storage_capacity_gib,
             throughput_per_tib=storage.lustre.throughput_per_tib,
         )
+    tenants = [
+        TenantStorage(name=tenant.name, isolation=tenant.plan.storage, own_key=tenant.plan.encryption == "own-key")
+        for tenant in spec.tenants
+    ]
     return ObjectStorage(
-        "storage", ObjectStorageArgs(buckets=buckets, vpc_id=network.vpc_id, express_one_zone=express, lustre=lustre)
+        "storage",
+        ObjectStorageArgs(buckets=buckets, vpc_id=network.vpc_id, tenants=tenants, express_one_zone=express, lustre=lustre),
     )
+
+
+def build_tenants(spec: StackSpec, network: Network, cluster: Cluster, storage: ObjectStorage) -> dict[str, TenantBoundary]:
+    boundaries = {}
+    for tenant in spec.tenants:
+        plan = tenant.plan
+        boundaries[tenant.name] = TenantBoundary(
+            f"tenant-{tenant.name}",
+            TenantBoundaryArgs(
+                tenant=tenant.name,
+                quota=TenantQuotaArgs.model_validate(plan.quota.model_dump()),
+                storage=storage.tenant_locations[tenant.name],
+                vector_database=plan.vector_database,
+                cluster_name=cluster.cluster_name,
+                region=spec.region,
+                kubernetes_provider=cluster.provider,
+                storage_class=cluster.storage_class,
+                vpc_id=network.vpc_id,
+                private_subnet_ids=network.private_subnet_ids,
+                client_security_group_id=cluster.cluster_security_group_id,
+            ),
+        )
+    return boundaries
 
 
 def karpenter_role_path(spec: StackSpec) -> str:
@@ -267,14 +310,37 @@ def karpenter_role_path(spec: StackSpec) -> str:
     return f"/aiplane/{spec.cluster_name}/karpenter/"
 
 
-def build_gpu_pools(spec: StackSpec, network: Network, cluster: Cluster, software: GpuSoftware | None) -> dict[str, GpuNodePool]:
-    """One component per pool, sized by the capacity plan that validated the stack file."""
-    catalog = load_catalog()
+@dataclass(frozen=True)
+class PoolToBuild:
+    spec: GpuPoolSpec
+    min_nodes: int
+    desired_nodes: int
+    max_nodes: int
+    tenant: str | None = None
+
+
+def pools_to_build(spec: StackSpec) -> list[PoolToBuild]:
+    """The stack's pools, sized by the capacity plan that validated the stack file, then tenants' dedicated
+    pools, sized by their blueprints."""
     plan = spec.platform.compute.plan
-    pools = {}
+    pools = []
     for pool in spec.platform.compute.pools:
-        profile = PROFILES[pool.profile]
         sizes = plan.pool(pool.name)
+        pools.append(PoolToBuild(pool, sizes.min_nodes, sizes.desired_nodes, sizes.max_nodes))
+    for tenant in spec.tenants:
+        pool = tenant.pool_spec()
+        if pool is not None:
+            pools.append(PoolToBuild(pool, pool.nodes.min, pool.nodes.desired, pool.nodes.max, tenant=tenant.name))
+    return pools
+
+
+def build_gpu_pools(spec: StackSpec, network: Network, cluster: Cluster, software: GpuSoftware | None) -> dict[str, GpuNodePool]:
+    """One component per pool."""
+    catalog = load_catalog()
+    pools = {}
+    for sizes in pools_to_build(spec):
+        pool = sizes.spec
+        profile = PROFILES[pool.profile]
         karpenter = pool.mode == "karpenter"
         zones = pool.availability_zones or spec.zones
         if profile.multi_node or pool.wants_efa:
@@ -301,6 +367,7 @@ def build_gpu_pools(spec: StackSpec, network: Network, cluster: Cluster, softwar
                 kubernetes_provider=cluster.provider if karpenter else None,
                 karpenter_controller=software.karpenter_release if karpenter else None,
                 karpenter_role_path=karpenter_role_path(spec) if karpenter else None,
+                tenant=sizes.tenant,
             ),
         )
     return pools

@@ -23,6 +23,13 @@ GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
 NVLINK_DOMAIN_LABEL = "aiplane.io/nvlink-domain-gpus"
 CAPACITY_TYPE_LABEL = "aiplane.io/capacity-type"
 PLACEMENT_GROUP_LABEL = "aiplane.io/placement-group"
+# A tenant's namespace, and the nodes of a tenant's dedicated pool, carry this label; dedicated nodes also
+# carry a taint of the same key, so only the tenant's pods (which tolerate it) land there.
+TENANT_LABEL = "aiplane.io/tenant"
+
+
+def tenant_taint(tenant: str) -> dict[str, str]:
+    return {"key": TENANT_LABEL, "value": tenant, "effect": "NoSchedule"}
 
 PCIE_GPU_FAMILIES = ("g5", "g6", "g6e")
 NVLINK_GPU_FAMILIES = ("p4d", "p4de", "p5", "p5e", "p5en", "p6-b200")

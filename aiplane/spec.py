@@ -691,6 +691,7 @@ class StackSpec(BaseModel):
     environment: str
     source: str
     config: StackConfig
+    tenants: tuple[Any, ...] = Field(default=(), description="aiplane.blueprint.Tenant: each tenant with its rendered plan")
 
     @property
     def region(self) -> str:
@@ -700,9 +701,6 @@ class StackSpec(BaseModel):
     def platform(self) -> PlatformSpec:
         return self.config.platform
 
-    @property
-    def tenants(self) -> list[TenantSpec]:
-        return self.config.tenants
 
     @property
     def cluster_name(self) -> str:
@@ -766,4 +764,8 @@ def load_stack(environment: str, stacks_dir: Path) -> StackSpec:
     except ValidationError as error:
         lines = [line.replace(": config.", ": ", 1) for line in describe_validation_error(source, error)]
         raise InputError(lines) from None
-    return StackSpec(environment=environment, source=source, config=stack_file.config)
+    # Blueprints build on the spec's models, so they are imported here rather than at the top.
+    from aiplane.tenancy import expand_tenants
+
+    tenants = expand_tenants(stack_file.config, stacks_dir.parent / "blueprints", source)
+    return StackSpec(environment=environment, source=source, config=stack_file.config, tenants=tuple(tenants))

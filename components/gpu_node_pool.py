@@ -28,8 +28,10 @@ from aiplane.profiles import (
     PLACEMENT_GROUP_LABEL,
     POOL_LABEL,
     PROFILE_LABEL,
+    TENANT_LABEL,
     CapacityType,
     PoolMode,
+    tenant_taint,
 )
 from components.base import AiplaneComponent
 from components.nodes import IMDSV2_ONLY, ROOT_DEVICE, encrypted_root_volume, imdsv2_only, node_role
@@ -68,6 +70,7 @@ class GpuNodePoolArgs(BaseModel):
     kubernetes_provider: Any = Field(default=None, description="k8s.Provider: required in karpenter mode")
     karpenter_controller: Any = Field(default=None, description="The Karpenter release: its CRDs must exist first")
     karpenter_role_path: str | None = Field(default=None, description="IAM path the controller may pass roles under")
+    tenant: str | None = Field(default=None, description="A tenant's dedicated pool: labelled and tainted for it, charged to it")
 
     @model_validator(mode="after")
     def _coherent(self) -> GpuNodePoolArgs:
@@ -103,18 +106,25 @@ def pool_labels(args: GpuNodePoolArgs) -> dict[str, str]:
     }
     if len(args.capacity_types) == 1:
         labels[CAPACITY_TYPE_LABEL] = args.capacity_types[0]
+    if args.tenant:
+        labels[TENANT_LABEL] = args.tenant
     return labels
+
+
+def pool_taints(args: GpuNodePoolArgs) -> list[dict[str, str]]:
+    """The GPU taint keeps non-GPU pods off; a tenant's taint keeps other tenants' pods off its pool."""
+    return [dict(GPU_TAINT)] + ([tenant_taint(args.tenant)] if args.tenant else [])
 
 
 class GpuNodePool(AiplaneComponent):
     node_role_arn: pulumi.Output[str]
     labels: dict[str, str]
-    taint: dict[str, str]
+    taints: list[dict[str, str]]
 
     def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("aiplane:gpu:GpuNodePool", name, opts)
+        super().__init__("aiplane:gpu:GpuNodePool", name, opts, tenant=args.tenant)
         self.labels = pool_labels(args)
-        self.taint = dict(GPU_TAINT)
+        self.taints = pool_taints(args)
         role, attachments = node_role(self, name, f"GPU pool {name} ({args.profile})", path=args.karpenter_role_path)
         if args.mode == "managed":
             self._managed(name, args, role, attachments)
@@ -167,7 +177,9 @@ class GpuNodePool(AiplaneComponent):
                 update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable_percentage=args.max_unavailable_percentage),
                 launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=launch_template.id, version=launch_template.latest_version.apply(str)),
                 labels=labels,
-                taints=[aws.eks.NodeGroupTaintArgs(key=GPU_TAINT["key"], value=GPU_TAINT["value"], effect="NO_SCHEDULE")],
+                taints=[
+                    aws.eks.NodeGroupTaintArgs(key=taint["key"], value=taint["value"], effect="NO_SCHEDULE") for taint in self.taints
+                ],
             ),
             # An autoscaler moves desired size between min and max; a later `pulumi up` must not undo that.
             opts=self.child(depends_on=attachments, ignore_changes=["scalingConfig.desiredSize"]),
@@ -247,7 +259,7 @@ class GpuNodePool(AiplaneComponent):
                             {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": [i.name for i in args.instances]},
                             {"key": "karpenter.sh/capacity-type", "operator": "In", "values": list(args.capacity_types)},
                         ],
-                        "taints": [dict(GPU_TAINT)],
+                        "taints": self.taints,
                     },
                 },
                 # The capacity plan's max nodes, as a GPU ceiling Karpenter will not provision past.

@@ -79,10 +79,17 @@ def service_role(
     description: str,
     actions: tuple[str, ...] = ("sts:AssumeRole",),
     path: str | None = None,
+    permissions_boundary: pulumi.Input[str] | None = None,
 ) -> aws.iam.Role:
-    """An IAM role that only the given AWS service principal may assume (`path` groups roles for policies)."""
+    """An IAM role that only the given AWS service principal may assume (`path` groups roles for policies;
+    `permissions_boundary` caps whatever the role is ever granted)."""
     return aws.iam.Role(
         name,
-        aws.iam.RoleArgs(description=description, assume_role_policy=service_assume_role_policy(service, actions), path=path),
+        aws.iam.RoleArgs(
+            description=description,
+            assume_role_policy=service_assume_role_policy(service, actions),
+            path=path,
+            permissions_boundary=permissions_boundary,
+        ),
         opts=owner.child(),
     )

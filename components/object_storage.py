@@ -70,7 +70,13 @@ class TenantStorage(BaseModel):
 
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
     isolation: Literal["prefix", "bucket"]
-    kms_key_arn: Any = Field(default=None, description="pulumi.Input[str]: the tenant's own key; default the storage key")
+    own_key: bool = Field(default=False, description="Encrypt the tenant's buckets with a key of its own (bucket isolation only)")
+
+    @model_validator(mode="after")
+    def _own_key_needs_own_buckets(self) -> TenantStorage:
+        if self.own_key and self.isolation != "bucket":
+            raise ValueError(f"tenant {self.name}: an own key needs bucket isolation (a shared bucket takes only the storage key)")
+        return self
 
 
 class ExpressOneZone(BaseModel):
@@ -180,7 +186,6 @@ class ObjectStorage(AiplaneComponent):
         self.register_outputs({"bucketNames": self.bucket_names, "kmsKeyArn": self.kms_key_arn})
 
     def _tenant(self, name, tenant: TenantStorage, args, buckets, key, account_id, log_bucket) -> dict[str, StorageLocation]:
-        key_arn = tenant.kms_key_arn or key.arn
         if tenant.isolation == "prefix":
             return {
                 purpose: StorageLocation(
@@ -190,6 +195,11 @@ class ObjectStorage(AiplaneComponent):
                 for purpose in TENANT_PURPOSES if purpose in buckets
             }
         own = TenantBuckets(f"{name}-{tenant.name}", tenant.name, pulumi.ResourceOptions(parent=self))
+        key_arn = key.arn
+        if tenant.own_key:
+            key_arn = rotating_key(
+                own, f"{name}-{tenant.name}-key", f"Encrypts the data of tenant {tenant.name}", account_key_policy(account_id)
+            ).arn
         locations = {}
         for purpose in TENANT_PURPOSES:
             if purpose in buckets:

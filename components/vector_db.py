@@ -97,6 +97,7 @@ class VectorDbArgs(BaseModel):
     private_subnet_ids: list[Any] = Field(default_factory=list, description="pulumi.Input[str] each")
     client_security_group_id: Any = Field(default=None, description="pulumi.Input[str]: the nodes clients run on")
     tenant: str | None = None
+    permissions_boundary: Any = Field(default=None, description="pulumi.Input[str]: caps the client role (a tenant's boundary)")
 
 
 class VectorDbAccess(BaseModel):
@@ -130,7 +131,7 @@ class VectorDb(AiplaneComponent):
         """The IAM role clients reach the database with, bound to `<db>-client` in every client namespace."""
         role = service_role(
             self, f"{name}-client-role", "pods.eks.amazonaws.com", f"Clients of vector database {engine.name} (EKS Pod Identity)",
-            ("sts:AssumeRole", "sts:TagSession"),
+            ("sts:AssumeRole", "sts:TagSession"), permissions_boundary=args.permissions_boundary,
         )
         aws.iam.RolePolicy(f"{name}-client-policy", aws.iam.RolePolicyArgs(role=role.id, policy=policy), opts=self.child())
         service_account = f"{engine.name}-client"
@@ -151,7 +152,7 @@ class VectorDb(AiplaneComponent):
         namespace_name = f"vector-{engine.name}"
         labels = {"app.kubernetes.io/name": "qdrant", "app.kubernetes.io/instance": engine.name}
         namespace = restricted_namespace(
-            f"{name}-ns", namespace_name, {"aiplane.io/vector-db": engine.name, **({"aiplane.io/tenant": args.tenant} if args.tenant else {})},
+            f"{name}-ns", namespace_name, {"aiplane.io/vector-db": engine.name},
             on_cluster,
         )
         in_namespace = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[namespace]))

@@ -51,10 +51,11 @@ def aws_endpoint() -> Iterator[str]:
 
 
 def copy_project(target: Path) -> Path:
-    """What a stack needs to plan and be checked: the program, the stack files, the policies, checkov."""
+    """What a stack needs to plan and be checked: the program, the stack and blueprint files, the policies, checkov."""
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(PROJECT_DIR / name, target / name)
     shutil.copytree(PROJECT_DIR / "stacks", target / "stacks")
+    shutil.copytree(PROJECT_DIR / "blueprints", target / "blueprints")
     shutil.copytree(PROJECT_DIR / "policies", target / "policies", ignore=shutil.ignore_patterns("__pycache__"))
     (target / ".venv-checkov").symlink_to(PROJECT_DIR / ".venv-checkov")
     return target

@@ -32,14 +32,16 @@ def test_plan_prints_a_preview_and_writes_graph_and_summary(project_copy):
     assert "storage (aiplane:storage:ObjectStorage)" in result.stdout
     assert "vector-rag (aiplane:vectordb:VectorDb)" in result.stdout
     assert "gateway (aiplane:gateway:ModelGateway)" in result.stdout
-    # network, cluster, three GPU pools, GPU software, storage, two vector databases, the model serving
-    # plane with its two model servers, and the gateway
-    assert len(summary["components"]) == 13
+    assert "tenant-research (aiplane:tenant:TenantBoundary)" in result.stdout
+    # network, cluster, GPU software, three GPU pools and the research tenant's, storage and its research
+    # buckets, two vector databases, the model serving plane with its two servers, the gateway, and three
+    # tenant boundaries with their two vector databases
+    assert len(summary["components"]) == 20
     manifests = len(list((out / "k8s").glob("*.yaml")))
-    # GPU operator namespace, Karpenter NodePool and EC2NodeClass, StorageClass; serving: two namespaces and
-    # KEDA's, per model server a Deployment, Service, ServiceAccount, PDB, NetworkPolicy and ScaledObject; the
-    # gateway's Deployment, Service, ServiceAccount, HPA, PDB, two NetworkPolicies, ConfigMap and Secret
-    assert manifests == 4 + 3 + 2 * 6 + 9
+    kubernetes_objects = [
+        r for r in graph["resources"] if r["custom"] and r["type"].startswith("kubernetes:") and "helm.sh" not in r["type"]
+    ]
+    assert manifests == len(kubernetes_objects) == 73
     assert f"Wrote graph.json, summary.json, tfplan.json and k8s/ ({manifests} manifests) to build/prod" in result.stdout
     assert json.loads((out / "tfplan.json").read_text())["planned_values"]["root_module"]["resources"]
 

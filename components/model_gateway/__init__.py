@@ -30,6 +30,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from aiplane.profiles import TENANT_LABEL
 from components.base import AiplaneComponent
 from components.encryption import encrypted_log_group
 from components.iam import allow_policy, service_role
@@ -63,8 +64,6 @@ CONFIG_DIR = "/etc/litellm"
 CREDENTIALS_DIR = "/var/run/secrets/aiplane"
 DATABASE_NAME = "litellm"
 DATABASE_USER = "litellm"
-# Namespaces of tenants carry this label (tenancy); their pods are the gateway's callers.
-TENANT_LABEL = "aiplane.io/tenant"
 # Every file in the credentials directory becomes the environment variable of the same name, then the proxy
 # starts: the values never appear in the pod spec.
 ENTRYPOINT = (
@@ -72,6 +71,7 @@ ENTRYPOINT = (
     f'exec litellm --config {CONFIG_DIR}/config.yaml --port {GATEWAY_PORT}'
 )
 WAF_RATE_LIMIT_PER_5_MINUTES = 2000
+TENANT_KEY_SECRET = "gateway-key"
 
 
 class SecretKeyRef(BaseModel):
@@ -101,6 +101,9 @@ class ModelGatewayArgs(BaseModel):
     private_subnet_ids: list[Any]
     client_security_group_id: Any
     model_servers: list[Any] = Field(default_factory=list, description="Created first: the gateway routes to them")
+    tenant_namespaces: dict[str, Any] = Field(
+        default_factory=dict, description="k8s Namespace per tenant: each gets its key as the Secret `gateway-key`"
+    )
 
     @model_validator(mode="after")
     def _public_is_guarded(self) -> ModelGatewayArgs:
@@ -208,6 +211,16 @@ class ModelGateway(AiplaneComponent):
                 f"{name}-key-{key.tenant}", random.RandomPasswordArgs(length=40, special=False), opts=self.child()
             )
             values[key.key_env] = tenant_key.result.apply(lambda value: f"sk-{value}")
+            namespace = args.tenant_namespaces.get(key.tenant)
+            if namespace is not None:
+                # The tenant's pods read their key from their own namespace.
+                k8s.core.v1.Secret(
+                    f"{name}-key-{key.tenant}-secret",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(name=TENANT_KEY_SECRET, namespace=key.tenant),
+                    type="Opaque",
+                    string_data={"api-key": values[key.key_env], "base-url": self.endpoint},
+                    opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[namespace])),
+                )
         secret_name = f"{GATEWAY_NAME}-credentials"
         k8s.core.v1.Secret(
             f"{name}-credentials",

@@ -16,7 +16,8 @@ def test_shipped_stacks_load(environment):
     spec = load_stack(environment, PROJECT_DIR / "stacks")
     assert spec.environment == environment
     assert spec.cluster_name == f"aiplane-{environment}"
-    assert spec.tenants == []
+    expected = {"dev": ["search"], "staging": [], "prod": ["support", "analytics", "research"]}[environment]
+    assert [tenant.name for tenant in spec.tenants] == expected
 
 
 def test_environments_differ_as_a_team_would_choose():
@@ -124,8 +125,8 @@ BAD_EDITS = [
     ),
     (
         "dev",
-        "  aiplane:tenants: []",
-        "  aiplane:tenants:\n    - {name: acme, blueprint: hybrid-router}\n    - {name: acme, blueprint: managed-api}",
+        "    - name: search\n",
+        "    - {name: acme, blueprint: hybrid-router}\n    - {name: acme, blueprint: managed-api}\n    - name: search\n",
         "stacks/Pulumi.dev.yaml: config: tenant names must be unique, repeated: acme",
     ),
 ]

@@ -10,6 +10,25 @@ from components.base import AiplaneComponent
 from tests.conftest import takes_tags
 
 
+# Components that belong to one tenant, and how their names say which.
+TENANT_COMPONENTS = {
+    "aiplane:tenant:TenantBoundary": "tenant-",
+    "aiplane:storage:TenantBuckets": "storage-",
+    "aiplane:gpu:GpuNodePool": "gpu-t-",
+}
+
+
+def owning_tenant(graph, resource):
+    """The tenant a resource is charged to, read from the names of the components above it."""
+    component = graph.owning_component(resource)
+    while component is not None:
+        prefix = TENANT_COMPONENTS.get(component.type)
+        if prefix and component.name.startswith(prefix):
+            return component.name.removeprefix(prefix)
+        component = graph.owning_component(component)
+    return None
+
+
 def test_every_taggable_resource_of_every_stack_carries_the_cost_tags(shipped):
     spec, graph = shipped
     aws_resources = [r for r in graph.custom_resources if r.type.startswith("aws:")]
@@ -23,7 +42,7 @@ def test_every_taggable_resource_of_every_stack_carries_the_cost_tags(shipped):
             COMPONENT_TAG: component,
             COST_CENTER_TAG: spec.platform.cost_center,
         }, resource.urn
-        assert TENANT_TAG not in tags, "no platform resource belongs to a tenant"
+        assert tags.get(TENANT_TAG) == owning_tenant(graph, resource), resource.urn
     for resource in aws_resources:
         if not takes_tags(resource.type):
             assert "tags" not in resource.inputs, resource.urn

@@ -32,9 +32,13 @@ def companion(graph, kind, bucket_name, suffix):
 
 
 def test_one_bucket_per_purpose_tagged_with_it(shipped):
-    _, graph = shipped
-    buckets = {bucket.name: bucket for bucket in graph.of_type(BUCKET)}
+    spec, graph = shipped
+    buckets = {bucket.name: bucket for bucket in graph.of_type(BUCKET) if TENANT_TAG not in bucket.inputs["tags"]}
     assert sorted(buckets) == sorted(f"storage-{purpose}" for purpose in PURPOSES)
+    # Tenants with bucket isolation get their own, for their data purposes only.
+    tenant_buckets = {bucket.name for bucket in graph.of_type(BUCKET) if TENANT_TAG in bucket.inputs["tags"]}
+    owners = [tenant for tenant in spec.tenants if tenant.plan.storage == "bucket"]
+    assert tenant_buckets == {f"storage-{tenant.name}-{purpose}" for tenant in owners for purpose in TENANT_PURPOSES}
     for purpose in PURPOSES:
         assert buckets[f"storage-{purpose}"].inputs["tags"][PURPOSE_TAG] == purpose
 
