@@ -179,26 +179,27 @@ def blueprint_path(directory: Path, name: str) -> Path:
     return directory / f"{name}.yaml"
 
 
-def resolve_parameters(blueprint: BlueprintSpec, given: dict[str, Any], where: str) -> dict[str, Any]:
-    """The blueprint's defaults with `given` over them; one line per problem, naming `where`."""
+def resolve_parameters(blueprint: BlueprintSpec, given: dict[str, Any], where: str, separator: str = ".") -> dict[str, Any]:
+    """The blueprint's defaults with `given` over them; one line per problem, naming `where` (a stack file's
+    `...parameters` with separator ".", or `--set` with separator " ")."""
     problems = []
     for name in given:
         if name not in blueprint.parameters:
             known = ", ".join(blueprint.parameters) or "none"
-            problems.append(f"{where}.{name}: is not a parameter of blueprint {blueprint.name!r} (parameters: {known})")
+            problems.append(f"{where}{separator}{name}: is not a parameter of blueprint {blueprint.name!r} (parameters: {known})")
     values = {}
     for name, parameter in blueprint.parameters.items():
         if name in given:
             value = given[name]
             problem = parameter.problem(value)
             if problem:
-                problems.append(f"{where}.{name}: {value!r} {problem}")
+                problems.append(f"{where}{separator}{name}: {value!r} {problem}")
                 continue
             values[name] = value
         elif parameter.default is not None:
             values[name] = parameter.default
         else:
-            problems.append(f"{where}.{name}: is required by blueprint {blueprint.name!r} ({parameter.description})")
+            problems.append(f"{where}{separator}{name}: is required by blueprint {blueprint.name!r} ({parameter.description})")
     if problems:
         raise InputError(problems)
     return values

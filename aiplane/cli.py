@@ -275,6 +275,146 @@ def schema(
         stdout.print(f"Wrote {display_path(path)}")
 
 
+# -- blueprints and tenants ------------------------------------------------------------------------------
+
+blueprints_app = typer.Typer(help="Tenant blueprints: the deployment patterns a tenant can be onboarded with.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Onboard and offboard tenants: edit a stack file's aiplane:tenants safely.", no_args_is_help=True)
+app.add_typer(blueprints_app, name="blueprints")
+app.add_typer(tenant_app, name="tenant")
+
+
+@blueprints_app.command("list")
+@reports_errors
+def blueprints_list() -> None:
+    """List the blueprints: pattern, what it is best for, GPUs at its defaults, and isolation."""
+    from aiplane.blueprint import load_blueprints
+    from aiplane.tenancy import default_plan
+
+    table = Table(title="Blueprints (blueprints/)", show_lines=True)
+    # A monthly cost column joins these when the cost estimator exists (the observability plane).
+    for column in ("pattern", "best for", "GPUs", "isolation"):
+        table.add_column(column, justify="right" if column == "GPUs" else "left")
+    for name, blueprint in load_blueprints(project_dir() / "blueprints").items():
+        plan = default_plan(blueprint)
+        table.add_row(f"{name}\n{blueprint.title}", blueprint.best_for, str(plan.quota.gpus), plan.isolation)
+    stdout.print(table)
+
+
+@blueprints_app.command("show")
+@reports_errors
+def blueprints_show(name: Annotated[str, typer.Argument(help="The blueprint's name.")]) -> None:
+    """Show one blueprint: its parameters with their defaults, and what it deploys at those defaults."""
+    from ruamel.yaml import YAML
+
+    from aiplane.blueprint import load_blueprints
+    from aiplane.tenancy import default_plan
+
+    blueprints = load_blueprints(project_dir() / "blueprints")
+    if name not in blueprints:
+        raise InputError(f"NAME: {name!r} is not a blueprint (blueprints: {', '.join(blueprints)})")
+    blueprint = blueprints[name]
+    stdout.print(f"[bold]{blueprint.name}[/bold] · {blueprint.title}")
+    stdout.print(f"Best for: {blueprint.best_for}")
+    stdout.print(f"Trade-offs: {blueprint.trade_offs}")
+    table = Table(title="Parameters (--set NAME=VALUE)")
+    for column in ("parameter", "type", "default", "allowed", "meaning"):
+        table.add_column(column)
+    for parameter_name, parameter in blueprint.parameters.items():
+        allowed = ", ".join(map(str, parameter.choices)) if parameter.choices else " – ".join(
+            "" if bound is None else f"{bound:g}" for bound in (parameter.minimum, parameter.maximum)
+        ).strip(" –")
+        default = "required" if parameter.default is None else str(parameter.default)
+        table.add_row(parameter_name, parameter.type, default, allowed, parameter.description)
+    stdout.print(table)
+    stdout.print("At its defaults, for a tenant named 'example':")
+    buffer = io.StringIO()
+    YAML().dump(default_plan(blueprint).model_dump(mode="json", by_alias=True, exclude_none=True), buffer)
+    stdout.print(buffer.getvalue(), markup=False, highlight=False)
+
+
+def parse_settings(settings: list[str]) -> dict[str, Any]:
+    """`--set key=value` pairs; values are YAML scalars (16 is a number, true a boolean)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    values: dict[str, Any] = {}
+    for setting in settings:
+        key, separator, raw = setting.partition("=")
+        if not separator or not key.strip():
+            raise InputError(f"--set: {setting!r} is not KEY=VALUE")
+        try:
+            value = YAML(typ="safe", pure=True).load(raw) if raw.strip() else ""
+        except YAMLError:
+            value = raw
+        values[key.strip()] = value
+    return values
+
+
+@tenant_app.command("add")
+@reports_errors
+def tenant_add(
+    name: Annotated[str, typer.Argument(help="The tenant's name; also its namespace.")],
+    blueprint: Annotated[str, typer.Option("--blueprint", "-b", help="The blueprint to onboard it with (see `aiplane blueprints list`).")],
+    stack: StackOption,
+    settings: Annotated[list[str] | None, typer.Option("--set", help="A blueprint parameter, KEY=VALUE; repeat for several.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; leave the stack file as it is.")] = False,
+) -> None:
+    """Add a tenant to a stack: validate and render its blueprint, check the result against policy, then
+    write the stack file (atomically, comments and key order kept).
+
+    Exit 0: added (or would be); 1: the tenant fails policy (nothing written); 2: bad input.
+    """
+    from aiplane.tenancy import TenantChange, check_tenant_name, propose_tenant_change
+
+    check_tenant_name(name)
+    entry = {"name": name, "blueprint": blueprint, "parameters": parse_settings(settings or [])}
+    with stderr.status(f"Synthesizing and checking stack {stack} with tenant {name}…", spinner="dots"):
+        change: TenantChange = propose_tenant_change(project_dir(), stack, add=entry)
+    print_tenant_change(change, name, dry_run)
+
+
+@tenant_app.command("remove")
+@reports_errors
+def tenant_remove(
+    name: Annotated[str, typer.Argument(help="The tenant to remove.")],
+    stack: StackOption,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; leave the stack file as it is.")] = False,
+) -> None:
+    """Remove a tenant from a stack: the inverse of `tenant add` (the stack file returns to what it was)."""
+    from aiplane.tenancy import TenantChange, propose_tenant_change
+
+    with stderr.status(f"Synthesizing stack {stack} without tenant {name}…", spinner="dots"):
+        change: TenantChange = propose_tenant_change(project_dir(), stack, remove=name)
+    print_tenant_change(change, name, dry_run)
+
+
+def print_tenant_change(change: Any, tenant: str, dry_run: bool) -> None:
+    from aiplane.files import write_text_atomic
+
+    stdout.print(f"[bold]aiplane tenant {change.action}[/bold] · {tenant} · stack [bold]{change.environment}[/bold] · {change.source}")
+    diff = Table(title="What changes")
+    for column in ("", "component", "resources"):
+        diff.add_column(column)
+    for sign, rows in (("+", change.added), ("~", change.changed), ("-", change.removed)):
+        for component, count in sorted(rows.items()):
+            diff.add_row(sign, component, str(count))
+    stdout.print(diff)
+    if change.findings is not None:
+        violations = [finding for finding in change.findings if finding.violation]
+        passed = sum(1 for finding in change.findings if finding.status == "passed")
+        stdout.print(f"Policy for tenant {tenant}: {passed} passed, {len(violations)} violations")
+        for finding in violations:
+            stdout.print(f"  violation {finding.check_id} {finding.check_name} · {finding.resource}", markup=False)
+        if violations:
+            stdout.print(f"Not written: tenant {tenant} fails policy in stack {change.environment}.")
+            raise typer.Exit(1)
+    if dry_run:
+        stdout.print(f"Dry run: {change.source} left as it was.")
+        return
+    write_text_atomic(change.path, change.text)
+    stdout.print(f"Wrote {change.source}")
+
+
 def main() -> None:
     # Rich would otherwise wrap lines at 80 columns when not on a terminal (CI logs, pipes).
     if not sys.stdout.isatty():

@@ -21,18 +21,29 @@ def _options_table(params) -> list[str]:
     rows = ["| option | required | default | meaning |", "|---|---|---|---|"]
     for param in params:
         flags = ", ".join(f"`{flag}`" for flag in param.opts)
+        if param.param_type_name == "argument":
+            flags = f"`{param.name.upper()}`"
         default = "" if param.default in (None, False) or param.required else f"`{param.default}`"
-        rows.append(f"| {flags} | {'yes' if param.required else ''} | {default} | {param.help or ''} |")
+        rows.append(f"| {flags} | {'yes' if param.required else ''} | {default} | {getattr(param, 'help', None) or ''} |")
     return rows
+
+
+def _commands(prefix: str, group) -> list[str]:
+    lines = []
+    for name, command in sorted(group.commands.items()):
+        if hasattr(command, "commands"):  # a group of subcommands
+            lines += _commands(f"{prefix} {name}", command)
+            continue
+        lines += ["", f"### `{prefix} {name}`", "", command.help or "", ""]
+        lines += _options_table(command.params)
+    return lines
 
 
 def render_cli_reference() -> str:
     root = typer.main.get_command(app)
     lines = [BEGIN, "", f"`aiplane [GLOBAL OPTIONS] COMMAND [OPTIONS]` — {root.help}", "", "Global options:", ""]
     lines += _options_table(root.params)
-    for name, command in sorted(root.commands.items()):
-        lines += ["", f"### `aiplane {name}`", "", command.help or "", ""]
-        lines += _options_table(command.params)
+    lines += _commands("aiplane", root)
     lines += ["", END]
     return "\n".join(lines)
 

@@ -727,15 +727,22 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def read_yaml(path: Path) -> Any:
-    """Parse YAML strictly (duplicate keys are errors), reporting problems as `file: line L, column C: ...`."""
+def read_text(path: Path) -> str:
     source = display_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"{source}: no such file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"{source}: cannot be read: {error}") from None
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse YAML strictly (duplicate keys are errors), reporting problems as `file: line L, column C: ...`."""
+    return parse_yaml(read_text(path), display_path(path))
+
+
+def parse_yaml(text: str, source: str) -> Any:
     try:
         return YAML(typ="safe", pure=True).load(text)
     except MarkedYAMLError as error:
@@ -756,7 +763,12 @@ def load_stack(environment: str, stacks_dir: Path) -> StackSpec:
     if not path.is_file():
         known = ", ".join(known_stacks(stacks_dir)) or "none"
         raise InputError(f"{source}: no such stack file; unknown stack {environment!r} (known stacks: {known})")
-    data = read_yaml(path)
+    return parse_stack(read_text(path), environment, source, stacks_dir.parent / "blueprints")
+
+
+def parse_stack(text: str, environment: str, source: str, blueprints_dir: Path) -> StackSpec:
+    """Validate a stack file's text (what `load_stack` reads, or what `aiplane tenant add` would write)."""
+    data = parse_yaml(text, source)
     if not isinstance(data, dict):
         raise InputError(f"{source}: (top level): {type(data).__name__} found, expected a mapping with a 'config' key")
     try:
@@ -767,5 +779,5 @@ def load_stack(environment: str, stacks_dir: Path) -> StackSpec:
     # Blueprints build on the spec's models, so they are imported here rather than at the top.
     from aiplane.tenancy import expand_tenants
 
-    tenants = expand_tenants(stack_file.config, stacks_dir.parent / "blueprints", source)
+    tenants = expand_tenants(stack_file.config, blueprints_dir, source)
     return StackSpec(environment=environment, source=source, config=stack_file.config, tenants=tuple(tenants))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pulumi_aws
 import pytest
 
+from aiplane import workspace
 from aiplane.engine import synthesize_stack
 from aiplane.graph import ResourceGraph
 from aiplane.spec import StackSpec
@@ -51,14 +52,8 @@ def aws_endpoint() -> Iterator[str]:
 
 
 def copy_project(target: Path) -> Path:
-    """What a stack needs to plan and be checked: the program, the stack and blueprint files, the policies, checkov."""
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(PROJECT_DIR / name, target / name)
-    shutil.copytree(PROJECT_DIR / "stacks", target / "stacks")
-    shutil.copytree(PROJECT_DIR / "blueprints", target / "blueprints")
-    shutil.copytree(PROJECT_DIR / "policies", target / "policies", ignore=shutil.ignore_patterns("__pycache__"))
-    (target / ".venv-checkov").symlink_to(PROJECT_DIR / ".venv-checkov")
-    return target
+    """A copy of this project to edit or re-point stack files in."""
+    return workspace.copy_project(PROJECT_DIR, target)
 
 
 def fixture_project(target: Path, stack_file: Path) -> Path:

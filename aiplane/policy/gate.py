@@ -10,7 +10,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
@@ -22,6 +22,10 @@ from aiplane.policy.catalog import CheckInfo, load_catalog
 from aiplane.policy.scanner import CheckovSession, EngineError, Scan
 from aiplane.spec import Model, display_path, known_stacks, read_yaml
 from aiplane.tagging import TENANT_TAG
+
+# The component that holds a tenant's boundary, named `tenant-<name>` by the platform.
+TENANT_COMPONENT = "aiplane:tenant:TenantBoundary"
+TENANT_COMPONENT_PREFIX = "tenant-"
 
 CheckPattern = str  # an exact id (CKV_AWS_39) or a prefix ending in "_" (CKV_AWS_, AIP_)
 Severity = Literal["mandatory", "advisory"]
@@ -171,6 +175,27 @@ def _resource_index(build: StackBuild) -> dict[str, GraphResource]:
     return index
 
 
+def _tenant_of(build: StackBuild, resource: GraphResource | None, tags: Any) -> str | None:
+    """The tenant a finding concerns: an AWS resource's tenant tag, else the tenant whose boundary built it,
+    else (Kubernetes objects carry no tags) the tenant whose namespace the object is in."""
+    if isinstance(tags, dict) and tags.get(TENANT_TAG):
+        return tags[TENANT_TAG]
+    if resource is None:
+        return None
+    tenants = {tenant.name for tenant in build.spec.tenants}
+    owner = build.graph.owning_component(resource)
+    while owner is not None:
+        if owner.type == TENANT_COMPONENT and owner.name.removeprefix(TENANT_COMPONENT_PREFIX) in tenants:
+            return owner.name.removeprefix(TENANT_COMPONENT_PREFIX)
+        owner = build.graph.owning_component(owner)
+    metadata = resource.inputs.get("metadata") if resource.type.startswith("kubernetes:") else None
+    if isinstance(metadata, dict):
+        namespace = metadata.get("name") if resource.inputs.get("kind") == "Namespace" else metadata.get("namespace")
+        if namespace in tenants:
+            return namespace
+    return None
+
+
 def _findings(build: StackBuild, results: list[dict], profile: Profile, waivers: list[Waiver]) -> list[Finding]:
     index = _resource_index(build)
     findings = []
@@ -194,7 +219,7 @@ def _findings(build: StackBuild, results: list[dict], profile: Profile, waivers:
                 severity=severity,
                 severity_reason=reason,
                 component=owner.name if owner else "stack",
-                tenant=tags.get(TENANT_TAG) if isinstance(tags, dict) else None,
+                tenant=_tenant_of(build, resource, tags),
                 source_file=source_file,
                 source_line=int(line),
                 guideline=result.get("guideline"),
