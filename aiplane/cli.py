@@ -275,6 +275,36 @@ def schema(
         stdout.print(f"Wrote {display_path(path)}")
 
 
+@app.command()
+@reports_errors
+def preflight(
+    stack: StackOption,
+    endpoint_url: Annotated[str | None, typer.Option("--endpoint-url", help="An AWS-compatible endpoint instead of AWS's own.")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Default: the stack's aws:region.")] = None,
+) -> None:
+    """Ask AWS, before deploying, whether the stack's GPU pools can launch: instance types offered in their
+    zones, the catalog right, vCPU quotas with room, capacity reservations active, the EKS version supported.
+
+    Exit 0: nothing blocks (warnings may remain); 1: a blocking finding; 2: bad input.
+    """
+    from aiplane.preflight import Clients, exit_code, run_preflight
+    from aiplane.spec import load_stack
+
+    spec = load_stack(stack, project_dir() / "stacks")
+    with stderr.status(f"Asking AWS about stack {stack}…", spinner="dots"):
+        results = run_preflight(spec, Clients(region or spec.region, endpoint_url))
+    table = Table(title=f"Pre-flight · stack {stack} · {region or spec.region}")
+    for column in ("check", "subject", "result", "detail"):
+        table.add_column(column)
+    colours = {"ok": "green", "warning": "yellow", "blocking": "red"}
+    for result in results:
+        table.add_row(result.check, result.subject, f"[{colours[result.status]}]{result.status}[/]", result.detail)
+    stdout.print(table)
+    counts = {status: sum(1 for result in results if result.status == status) for status in colours}
+    stdout.print(f"{stack}: {counts['ok']} ok, {counts['warning']} warnings, {counts['blocking']} blocking")
+    raise typer.Exit(exit_code(results))
+
+
 # -- blueprints and tenants ------------------------------------------------------------------------------
 
 blueprints_app = typer.Typer(help="Tenant blueprints: the deployment patterns a tenant can be onboarded with.", no_args_is_help=True)
