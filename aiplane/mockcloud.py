@@ -69,6 +69,10 @@ class AwsMocks(Mocks):
         self.account_id = account_id
         self._shapes: dict[str, Callable[[dict, str], tuple[str, dict]]] = {
             "aws:iam/role:Role": self._iam_role,
+            "aws:iam/policy:Policy": lambda state, d: (
+                arn := f"arn:aws:iam::{self.account_id}:policy{state.get('path') or '/'}{state['name']}",
+                {"arn": arn, "policyId": "ANPA" + d[:17].upper()},
+            ),
             "aws:iam/rolePolicy:RolePolicy": lambda state, d: (f"{state.get('role', '')}:{state['name']}", {}),
             "aws:iam/rolePolicyAttachment:RolePolicyAttachment": lambda state, d: (f"{state.get('role', '')}-{d[:20]}", {}),
             "aws:kms/key:Key": self._kms_key,

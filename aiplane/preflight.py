@@ -104,7 +104,7 @@ def unavailable(error: Exception) -> bool:
 def guarded(check: str, subject: str, probe: Callable[[], list[Check]]) -> list[Check]:
     try:
         return probe()
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, botocore.parsers.ResponseParserError) as error:
         if unavailable(error):
             return [Check(check, subject, "warning", f"could not be checked: the endpoint does not answer this API ({type(error).__name__})")]
         raise
@@ -197,7 +197,7 @@ def quota_headroom(clients: Clients, code: str, quota_name: str, needed: int) ->
     subject = f"{quota_name} ({code})"
     try:
         value = clients.quotas.get_service_quota(ServiceCode="ec2", QuotaCode=code)["Quota"]["Value"]
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, botocore.parsers.ResponseParserError) as error:
         reason = error.response["Error"].get("Code", "error") if isinstance(error, botocore.exceptions.ClientError) else type(error).__name__
         return [Check("quota", subject, "warning", f"unknown ({reason}): the pools need {needed} vCPUs; check the quota by hand")]
     if value < needed:
