@@ -45,6 +45,7 @@ docs: setup
 	$(BIN)/python -m aiplane.compute_docs
 	$(BIN)/python -m aiplane.storage_docs
 	$(BIN)/python -m aiplane.serving_docs
+	$(BIN)/python -m aiplane.blueprint_docs
 
 clean:
 	rm -rf build $(VENV) $(CHECKOV_VENV) .pytest_cache .hypothesis

@@ -6,6 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aiplane.blueprint import load_blueprints
+from aiplane.blueprint_docs import BLUEPRINTS_DOC, render_blueprint_docs
 from aiplane.cli import app
 from aiplane.policy.gate import run_gate
 from aiplane.stackfile import add_tenant, round_trip
@@ -138,4 +139,19 @@ def test_blueprints_list_and_show(project_copy):
     plan_fails_with(
         ["blueprints", "show", "nope"],
         "NAME: 'nope' is not a blueprint (blueprints: batch-cache, dedicated-tenant, hybrid-router, managed-api, self-hosted-inference, training)",
+    )
+
+
+def test_blueprint_reference_is_current():
+    assert (PROJECT_DIR / BLUEPRINTS_DOC).read_text() == render_blueprint_docs(PROJECT_DIR / "blueprints"), "run `make docs`"
+
+
+def test_a_dedicated_cluster_tenant_must_have_the_stack_to_itself(project_copy):
+    blueprint = (project_copy / "blueprints" / "managed-api.yaml").read_text()
+    solo = blueprint.replace("name: managed-api", "name: solo").replace("isolation: namespace", "isolation: dedicated-cluster")
+    (project_copy / "blueprints" / "solo.yaml").write_text(solo)
+    edit(project_copy, "dev", "    - name: search\n", "    - {name: acme, blueprint: solo}\n    - name: search\n")
+    plan_fails_with(
+        ["plan", "--stack", "dev"],
+        "stacks/Pulumi.dev.yaml: aiplane:tenants[0]: isolation dedicated-cluster makes this stack the tenant's own; it shares it with search",
     )
