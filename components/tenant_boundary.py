@@ -198,60 +198,37 @@ class TenantBoundary(AiplaneComponent):
                 egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[own_pods])],
             ),
         )
-        policy(
-            "allow-model-gateway",
-            k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=everything,
-                policy_types=["Egress"],
-                egress=[
-                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                        to=[
-                            k8s.networking.v1.NetworkPolicyPeerArgs(
-                                namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-                                    match_labels={"kubernetes.io/metadata.name": GATEWAY_NAMESPACE}
-                                ),
-                                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"app.kubernetes.io/name": GATEWAY_NAME}),
-                            )
-                        ],
-                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=GATEWAY_PORT)],
-                    )
-                ],
-            ),
-        )
-        policy(
-            "allow-aws-apis",
-            k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=everything,
-                policy_types=["Egress"],
-                egress=[
-                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                        to=[k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr="0.0.0.0/0"))],
-                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=443)],
-                    )
-                ],
-            ),
-        )
-        if isinstance(args.vector_database, QdrantEngine):
+        def egress_only(suffix: str, peer: k8s.networking.v1.NetworkPolicyPeerArgs, ports: tuple[int, ...]) -> None:
             policy(
-                "allow-vector-database",
+                suffix,
                 k8s.networking.v1.NetworkPolicySpecArgs(
                     pod_selector=everything,
                     policy_types=["Egress"],
                     egress=[
                         k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                            to=[
-                                k8s.networking.v1.NetworkPolicyPeerArgs(
-                                    namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-                                        match_labels={"kubernetes.io/metadata.name": f"vector-{args.vector_database.name}"}
-                                    )
-                                )
-                            ],
-                            ports=[
-                                k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=port) for port in (QDRANT_HTTP_PORT, QDRANT_GRPC_PORT)
-                            ],
+                            to=[peer], ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=port) for port in ports]
                         )
                     ],
                 ),
+            )
+
+        def namespace(name: str) -> k8s.meta.v1.LabelSelectorArgs:
+            return k8s.meta.v1.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": name})
+
+        egress_only(
+            "allow-model-gateway",
+            k8s.networking.v1.NetworkPolicyPeerArgs(
+                namespace_selector=namespace(GATEWAY_NAMESPACE),
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"app.kubernetes.io/name": GATEWAY_NAME}),
+            ),
+            (GATEWAY_PORT,),
+        )
+        egress_only("allow-aws-apis", k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr="0.0.0.0/0")), (443,))
+        if isinstance(args.vector_database, QdrantEngine):
+            egress_only(
+                "allow-vector-database",
+                k8s.networking.v1.NetworkPolicyPeerArgs(namespace_selector=namespace(f"vector-{args.vector_database.name}")),
+                (QDRANT_HTTP_PORT, QDRANT_GRPC_PORT),
             )
 
     def _rbac(self, name: str, tenant: str, opts: pulumi.ResourceOptions) -> None:
