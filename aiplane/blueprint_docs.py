@@ -61,6 +61,10 @@ def render_blueprint_docs(directory: Path) -> str:
         "Every tenant gets an IAM permissions boundary and a workload role under it (EKS Pod Identity), a",
         "namespace with a ResourceQuota and a LimitRange, default-deny network policies with allows for DNS, the",
         "model gateway and its own pods, and an RBAC role for its group; the blueprint decides the rest.",
+        "",
+        "Pods of a tenant with a dedicated pool select it with `aiplane.io/tenant: <name>` and tolerate the taint",
+        "`aiplane.io/tenant=<name>:NoSchedule` (as well as `nvidia.com/gpu`), which keeps every other pod off it.",
+        "Pods reach AWS as the tenant's workload role through the service account `workload`.",
     ]
     for name, blueprint in load_blueprints(directory).items():
         lines += ["", f"## `{name}`: {blueprint.title}", "", f"**Best for:** {blueprint.best_for}", "", f"**Trade-offs:** {blueprint.trade_offs}", ""]
