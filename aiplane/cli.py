@@ -394,7 +394,8 @@ def tenant_add(
 
     Exit 0: added (or would be); 1: the tenant fails policy (nothing written); 2: bad input.
     """
-    from aiplane.tenancy import TenantChange, check_tenant_name, propose_tenant_change
+    from aiplane.onboarding import TenantChange, propose_tenant_change
+    from aiplane.tenancy import check_tenant_name
 
     check_tenant_name(name)
     entry = {"name": name, "blueprint": blueprint, "parameters": parse_settings(settings or [])}
@@ -411,7 +412,7 @@ def tenant_remove(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; leave the stack file as it is.")] = False,
 ) -> None:
     """Remove a tenant from a stack: the inverse of `tenant add` (the stack file returns to what it was)."""
-    from aiplane.tenancy import TenantChange, propose_tenant_change
+    from aiplane.onboarding import TenantChange, propose_tenant_change
 
     with stderr.status(f"Synthesizing stack {stack} without tenant {name}…", spinner="dots"):
         change: TenantChange = propose_tenant_change(project_dir(), stack, remove=name)
