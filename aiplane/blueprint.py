@@ -113,6 +113,7 @@ class TenantPool(Model):
 
 
 class TenantPlan(Model):
+    monthly_budget_usd: float | None = Field(default=None, ge=0, description="All the tenant may cost per month; checked by AIP_FIN_2.")
     isolation: Isolation
     encryption: Literal["shared-key", "own-key"] = "shared-key"
     storage: Literal["prefix", "bucket"] = "prefix"

@@ -6,6 +6,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from aiplane.cost import estimate
 from aiplane.engine import synthesize_stack
 from aiplane.export.kubernetes import Manifest, manifests, render
 from aiplane.export.terraform import plan_document
@@ -35,7 +36,7 @@ def build_stack(project_dir: Path, environment: str, out_dir: Path | None = None
     """Synthesize a stack and write graph.json, summary.json, tfplan.json and k8s/ under its build folder."""
     spec, graph = synthesize_stack(project_dir, environment)
     out_dir = out_dir or project_dir / "build" / environment
-    summary = {**graph.summary(), "capacity": spec.platform.compute.plan.to_dict()}
+    summary = {**graph.summary(), "capacity": spec.platform.compute.plan.to_dict(), "cost": estimate(spec, graph).to_dict()}
     plan = plan_document(graph)  # before writing anything: an unmapped type must not leave a partial build
     objects = manifests(graph)
     write_text_atomic(out_dir / "graph.json", graph.to_json())

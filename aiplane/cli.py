@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import os
 import sys
 import time
@@ -124,6 +125,11 @@ def plan(
     stdout.print(
         f"Resources: [green]+ {summary['total']} to create[/green] "
         f"in {len(summary['components'])} components · synthesized in {elapsed:.1f}s"
+    )
+    cost = summary["cost"]
+    stdout.print(
+        f"Estimated cost: [bold]{cost['total']:,.2f} USD/month[/bold] (prices of {cost['priceDate']}, GPU instances of "
+        f"{cost['instancePriceDate']}; `aiplane cost --stack {stack}` for the lines)"
     )
     # One line whatever the terminal width: scripts and CI logs grep for it.
     stdout.print(
@@ -273,6 +279,36 @@ def schema(
     target = out if out is not None else project_dir() / "schemas"
     for path in write_schemas(target):
         stdout.print(f"Wrote {display_path(path)}")
+
+
+@app.command()
+@reports_errors
+def cost(
+    stack: StackOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
+) -> None:
+    """Estimate a stack's monthly cost from what it synthesizes: per component, per tenant and in all, with the
+    date of the prices used."""
+    from aiplane.cost import estimate
+    from aiplane.engine import synthesize_stack
+
+    with stderr.status(f"Synthesizing stack {stack}…", spinner="dots"):
+        spec, graph = synthesize_stack(project_dir(), stack)
+    result = estimate(spec, graph)
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        return
+    for title, totals in (("component", result.by("component")), ("tenant", result.by("tenant"))):
+        table = Table(title=f"Monthly cost by {title} · stack {stack}")
+        table.add_column(title)
+        table.add_column("USD/month", justify="right")
+        for name, usd in totals.items():
+            table.add_row(name, f"{usd:,.2f}")
+        stdout.print(table)
+    stdout.print(f"Total: [bold]{result.total:,.2f} USD/month[/bold] · prices of {result.price_date.isoformat()} "
+                 f"(GPU instances {result.instance_price_date.isoformat()}), us-east-1 list prices, 730 hours a month")
+    for item in result.not_estimated:
+        stdout.print(f"Not estimated: {item}", markup=False)
 
 
 @app.command()

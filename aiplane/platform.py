@@ -7,6 +7,7 @@ import pulumi
 
 from aiplane.blueprint import TenantGateway
 from aiplane.catalog import load_catalog
+from aiplane.cost import tenant_monthly_estimate
 from aiplane.profiles import PROFILES
 from aiplane.routing import Degradation, build_table
 from aiplane.spec import GatewayKeySpec, GpuPoolSpec, StackSpec
@@ -300,6 +301,8 @@ def build_tenants(spec: StackSpec, network: Network, cluster: Cluster, storage: 
                 vpc_id=network.vpc_id,
                 private_subnet_ids=network.private_subnet_ids,
                 client_security_group_id=cluster.cluster_security_group_id,
+                monthly_budget_usd=plan.monthly_budget_usd,
+                monthly_estimate_usd=tenant_monthly_estimate(spec, tenant),
             ),
         )
     return boundaries

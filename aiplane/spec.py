@@ -307,6 +307,14 @@ class ObjectLockSpec(Model, ObjectLock):
     """COMPLIANCE (the default): no one, the root user included, can delete a locked version early."""
 
 
+class EstimatedGibSpec(Model):
+    """How much data a bucket is expected to hold in each tier, for the cost estimate."""
+
+    hot: float = Field(default=0, ge=0)
+    warm: float = Field(default=0, ge=0)
+    archive: float = Field(default=0, ge=0)
+
+
 class BucketSpec(Model):
     """One purpose's bucket. Unset tiering fields keep the purpose's default (docs/storage.md); null removes a tier."""
 
@@ -319,6 +327,7 @@ class BucketSpec(Model):
     abort_incomplete_uploads_after_days: int | None = Field(default=None, ge=1)
     versioning: bool = True
     object_lock: ObjectLockSpec | None = Field(default=None, description="Write-once retention of every object version.")
+    estimated_gib: EstimatedGibSpec = Field(default_factory=EstimatedGibSpec, description="Expected data per tier (cost estimate).")
 
     @model_validator(mode="after")
     def _lock_needs_versioning(self) -> BucketSpec:
@@ -369,6 +378,7 @@ class BucketsSpec(Model):
 class ExpressOneZoneSpec(Model):
     pool: PoolName = Field(description="The GPU pool whose zone holds the directory bucket (its first zone).")
     expire_after_days: int = Field(default=7, ge=1, description="Checkpoints older than this leave the hot tier.")
+    estimated_gib: float = Field(default=0, ge=0, description="Expected data in the hot tier (cost estimate).")
 
 
 class LustreSpec(Model, LustreSizing):
@@ -515,6 +525,12 @@ class ServingSpec(Model):
     gateway: GatewaySpec | None = Field(default=None, description="The model gateway (LiteLLM) in front of the model servers.")
 
 
+class CostSpec(Model):
+    """Assumptions of the cost estimate that a stack knows better than aiplane."""
+
+    log_gib_per_group_per_month: float = Field(default=1.0, ge=0, description="Logs ingested per log group and month.")
+
+
 class ClusterSpec(Model):
     name: str | None = Field(default=None, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,99}$", description="Default: aiplane-<env>.")
     version: KubernetesVersion = "1.33"
@@ -551,6 +567,7 @@ class PlatformSpec(Model):
     compute: ComputeSpec = Field(default_factory=ComputeSpec, description="GPU node pools and the models they serve.")
     storage: StorageSpec = Field(default_factory=StorageSpec, description="Buckets by purpose, their tiers, and fast tiers.")
     serving: ServingSpec = Field(default_factory=ServingSpec, description="The model gateway; every served model gets a model server.")
+    cost: CostSpec = Field(default_factory=CostSpec, description="Assumptions of the monthly cost estimate.")
     vector_databases: list[VectorDatabaseSpec] = Field(
         default_factory=list, description="Vector databases; the engine is chosen per database (qdrant, opensearch-serverless, pgvector)."
     )

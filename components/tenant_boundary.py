@@ -82,6 +82,8 @@ class TenantBoundaryArgs(BaseModel):
     vpc_id: Any = None
     private_subnet_ids: list[Any] = Field(default_factory=list)
     client_security_group_id: Any = None
+    monthly_budget_usd: float | None = Field(default=None, ge=0)
+    monthly_estimate_usd: float | None = Field(default=None, ge=0)
 
 
 class TenantBoundary(AiplaneComponent):
@@ -104,6 +106,8 @@ class TenantBoundary(AiplaneComponent):
             aws.iam.PolicyArgs(
                 description=f"Permissions boundary of tenant {tenant}: the most any of its roles can be granted",
                 policy=data_policy(args.storage, vector_data_plane(vector_engine, args.region, account_id)),
+                # The tenant's budget and estimate ride on its boundary, where the policy gate (AIP_FIN_2) reads them.
+                tags=budget_tags(args.monthly_budget_usd, args.monthly_estimate_usd),
             ),
             opts=self.child(),
         )
@@ -245,6 +249,16 @@ class TenantBoundary(AiplaneComponent):
             subjects=[k8s.rbac.v1.SubjectArgs(kind="Group", name=tenant_group(tenant), api_group="rbac.authorization.k8s.io")],
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[role])),
         )
+
+
+BUDGET_TAG = "aiplane:monthly-budget-usd"
+ESTIMATE_TAG = "aiplane:monthly-estimate-usd"
+
+
+def budget_tags(budget: float | None, estimate: float | None) -> dict[str, str] | None:
+    if budget is None or estimate is None:
+        return None
+    return {BUDGET_TAG: f"{budget:.2f}", ESTIMATE_TAG: f"{estimate:.2f}"}
 
 
 def tenant_group(tenant: str) -> str:

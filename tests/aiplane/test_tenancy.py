@@ -89,7 +89,7 @@ def test_shipped_stack_files_round_trip_unchanged(environment):
         ),
         (
             ["tenant", "add", "acme", "--blueprint", "managed-api", "--stack", "prod", "--set", "region=eu"],
-            "--set region: is not a parameter of blueprint 'managed-api' (parameters: budgetUsd, rpm, tier)",
+            "--set region: is not a parameter of blueprint 'managed-api' (parameters: monthlyBudgetUsd, budgetUsd, rpm, tier)",
         ),
         (
             ["tenant", "add", "Acme_Corp", "--blueprint", "managed-api", "--stack", "prod"],

@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from aiplane.tagging import cost_tag_transformation
+from components.tenant_boundary import budget_tags
 
 GPU_TAINT = aws.eks.NodeGroupTaintArgs(key="nvidia.com/gpu", value="true", effect="NO_SCHEDULE")
 
@@ -232,6 +233,7 @@ FIXTURES = {
     "AIP_S3_5": (lambda: _audit_bucket("aip-s3-5-pass", "COMPLIANCE"), lambda: _audit_bucket("aip-s3-5-fail", "GOVERNANCE")),
     # FIN_1's fail fixture is built without the tag transformation: see untagged_program.
     "AIP_FIN_1": (lambda: aws.sqs.Queue("aip-fin-1-pass"), None),
+    "AIP_FIN_2": (lambda: _tenant_boundary("aip-fin-2-pass", budget=500, estimate=499.99), lambda: _tenant_boundary("aip-fin-2-fail", budget=500, estimate=500.01)),
 }
 
 
@@ -246,6 +248,11 @@ def _audit_bucket(name, mode):
             ),
         ),
     )
+
+
+def _tenant_boundary(name, budget, estimate):
+    document = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/t/*"}]})
+    aws.iam.Policy(name, aws.iam.PolicyArgs(policy=document, tags=budget_tags(budget, estimate)))
 
 
 def tagged_program() -> None:
