@@ -22,6 +22,7 @@ from components.model_server import server_endpoint
 from components.model_serving import ModelServing, ModelServingArgs, ServedModelPlan
 from components.network import Network, NetworkArgs
 from components.object_storage import BucketPlan, ExpressOneZone, Lustre, ObjectStorage, ObjectStorageArgs, TenantStorage
+from components.observability import Observability, ObservabilityArgs, PoolDashboard
 from components.tenant_boundary import TenantBoundary, TenantBoundaryArgs, TenantQuotaArgs
 from components.vector_db import VectorDb, VectorDbArgs
 from components.workloads import PROMETHEUS_URL
@@ -94,6 +95,7 @@ def build(spec: StackSpec) -> Platform:
     tenants = build_tenants(spec, network, cluster, storage)
     model_serving = build_model_serving(spec, cluster, storage, gpu_pools)
     gateway = build_gateway(spec, network, cluster, model_serving, tenants)
+    build_observability(spec, cluster, gpu_software)
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("privateSubnetIds", network.private_subnet_ids)
     pulumi.export("clusterName", cluster.cluster_name)
@@ -106,6 +108,30 @@ def build(spec: StackSpec) -> Platform:
     return Platform(
         network=network, cluster=cluster, gpu_pools=gpu_pools, gpu_software=gpu_software, storage=storage,
         vector_databases=vector_databases, model_serving=model_serving, gateway=gateway, tenants=tenants,
+    )
+
+
+def build_observability(spec: StackSpec, cluster: Cluster, gpu_software: GpuSoftware | None) -> Observability:
+    observability = spec.platform.observability
+    return Observability(
+        "observability",
+        ObservabilityArgs(
+            cluster_name=cluster.cluster_name,
+            region=spec.region,
+            kubernetes_provider=cluster.provider,
+            storage_class=cluster.storage_class,
+            metrics_retention_days=observability.metrics.retention_days,
+            metrics_storage_gib=observability.metrics.storage_gib,
+            log_retention_days=observability.logs.retention_days,
+            traces_exporter=observability.traces.exporter,
+            otlp_endpoint=observability.traces.otlp_endpoint,
+            # The GPU software installs the Prometheus Operator's CRDs first; without GPU pools, this chart does.
+            install_crds=gpu_software is None,
+            dashboards=[PoolDashboard(name=dashboard.name, pools=dashboard.pools) for dashboard in observability.dashboards],
+            availability_slo=observability.slo.availability,
+            p95_latency_seconds=observability.slo.p95_latency_seconds,
+            depends_on=[gpu_software] if gpu_software else [],
+        ),
     )
 
 

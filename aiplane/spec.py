@@ -525,6 +525,51 @@ class ServingSpec(Model):
     gateway: GatewaySpec | None = Field(default=None, description="The model gateway (LiteLLM) in front of the model servers.")
 
 
+class MetricsSpec(Model):
+    retention_days: int = Field(default=15, ge=1, le=3650, description="How long Prometheus keeps samples.")
+    storage_gib: int = Field(default=50, ge=1, le=16384, description="Prometheus's encrypted volume.")
+
+
+class LogsSpec(Model):
+    retention_days: RetentionDays = Field(default=90, description="Workload log group retention.")
+
+
+class TracesSpec(Model):
+    exporter: Literal["xray", "otlp"] = Field(default="xray", description="Where the collector sends traces.")
+    otlp_endpoint: str | None = Field(default=None, pattern=r"^https://[\w.-]+(:\d+)?(/[\w./-]*)?$")
+
+    @model_validator(mode="after")
+    def _endpoint_for_otlp(self) -> TracesSpec:
+        if (self.exporter == "otlp") != (self.otlp_endpoint is not None):
+            raise ValueError("exporter otlp, and only it, takes otlpEndpoint")
+        return self
+
+
+class DashboardSpec(Model):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,40}$")
+    pools: list[PoolName] = Field(min_length=1, description="The GPU pools the dashboard shows, one row each.")
+
+
+class SloSpec(Model):
+    availability: float = Field(default=0.995, gt=0.9, lt=1, description="Share of gateway requests that must succeed (30 days).")
+    p95_latency_seconds: float = Field(default=10, gt=0, description="The gateway's p95 latency objective.")
+
+
+class ObservabilitySpec(Model):
+    metrics: MetricsSpec = MetricsSpec()
+    logs: LogsSpec = LogsSpec()
+    traces: TracesSpec = TracesSpec()
+    dashboards: list[DashboardSpec] = Field(default_factory=list, description="Dashboards of groups of pools, besides the shipped ones.")
+    slo: SloSpec = SloSpec()
+
+
+class RetentionMinimums(Model):
+    """A policy profile's floor for retention (`minimumRetentionDays` in policies/profiles/<env>.yaml)."""
+
+    metrics: int = Field(default=1, ge=1)
+    logs: int = Field(default=1, ge=1)
+
+
 class CostSpec(Model):
     """Assumptions of the cost estimate that a stack knows better than aiplane."""
 
@@ -568,6 +613,7 @@ class PlatformSpec(Model):
     storage: StorageSpec = Field(default_factory=StorageSpec, description="Buckets by purpose, their tiers, and fast tiers.")
     serving: ServingSpec = Field(default_factory=ServingSpec, description="The model gateway; every served model gets a model server.")
     cost: CostSpec = Field(default_factory=CostSpec, description="Assumptions of the monthly cost estimate.")
+    observability: ObservabilitySpec = Field(default_factory=ObservabilitySpec, description="Metrics, traces, logs, dashboards, SLOs.")
     vector_databases: list[VectorDatabaseSpec] = Field(
         default_factory=list, description="Vector databases; the engine is chosen per database (qdrant, opensearch-serverless, pgvector)."
     )
@@ -797,4 +843,30 @@ def parse_stack(text: str, environment: str, source: str, blueprints_dir: Path) 
     from aiplane.tenancy import expand_tenants
 
     tenants = expand_tenants(stack_file.config, blueprints_dir, source)
+    problems = observability_problems(stack_file.config, tenants, source, blueprints_dir.parent / "policies" / "profiles" / f"{environment}.yaml")
+    if problems:
+        raise InputError(problems)
     return StackSpec(environment=environment, source=source, config=stack_file.config, tenants=tuple(tenants))
+
+
+def observability_problems(config: StackConfig, tenants: list[Any], source: str, profile_path: Path) -> list[str]:
+    """Dashboards name pools that exist, and retention meets the floor of the stack's policy profile."""
+    observability = config.platform.observability
+    where = f"{source}: aiplane:platform.observability"
+    pools = [pool.name for pool in config.platform.compute.pools] + [
+        spec.name for tenant in tenants if (spec := tenant.pool_spec()) is not None
+    ]
+    problems = []
+    for index, dashboard in enumerate(observability.dashboards):
+        for pool in dashboard.pools:
+            if pool not in pools:
+                problems.append(f"{where}.dashboards[{index}].pools: {pool!r} is not a pool of this stack (pools: {', '.join(pools) or 'none'})")
+    if profile_path.is_file():
+        floor = RetentionMinimums.model_validate((read_yaml(profile_path) or {}).get("minimumRetentionDays") or {})
+        for field, days, minimum in (
+            ("metrics", observability.metrics.retention_days, floor.metrics),
+            ("logs", observability.logs.retention_days, floor.logs),
+        ):
+            if days < minimum:
+                problems.append(f"{where}.{field}.retentionDays: {days} is below the {minimum} days {display_path(profile_path)} requires")
+    return problems

@@ -29,11 +29,13 @@ from components.iam import service_role
 from components.workloads import (
     GATEWAY_NAMESPACE,
     MONITORING_NAMESPACE,
+    OTLP_ENDPOINT,
     cluster_service,
     container_security_context,
     dns_egress,
     namespaces_peer,
     one_at_a_time_budget,
+    otlp_egress,
     pod_security_context,
     service_account,
 )
@@ -105,6 +107,7 @@ def vllm_arguments(args: ModelServerArgs, weights: str) -> list[str]:
         "--gpu-memory-utilization", "0.90",
         "--port", str(VLLM_PORT),
         "--disable-log-requests",
+        "--otlp-traces-endpoint", OTLP_ENDPOINT,
     ]
 
 
@@ -158,6 +161,7 @@ class ModelServer(AiplaneComponent):
                 ],
                 egress=[
                     dns_egress(),
+                    otlp_egress(),
                     # Weights stream from S3 over HTTPS (through the VPC's gateway endpoint).
                     k8s.networking.v1.NetworkPolicyEgressRuleArgs(
                         to=[k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr="0.0.0.0/0"))],

@@ -16,6 +16,19 @@ GATEWAY_NAMESPACE = "model-gateway"
 # The observability plane's namespace, whose Prometheus scrapes the serving metrics.
 MONITORING_NAMESPACE = "monitoring"
 PROMETHEUS_URL = f"http://kube-prometheus-stack-prometheus.{MONITORING_NAMESPACE}.svc.cluster.local:9090"
+# The OpenTelemetry Collector's OTLP/gRPC endpoint, where the gateway and the model servers send traces.
+OTLP_PORT = 4317
+OTLP_ENDPOINT = f"http://otel-collector.{MONITORING_NAMESPACE}.svc.cluster.local:{OTLP_PORT}"
+
+
+def otlp_egress() -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+    """Traces to the observability plane's collector."""
+    return k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+        to=[k8s.networking.v1.NetworkPolicyPeerArgs(
+            namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={NAMESPACE_NAME_LABEL: MONITORING_NAMESPACE})
+        )],
+        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=OTLP_PORT)],
+    )
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 

@@ -20,7 +20,7 @@ from aiplane.export.terraform import address, is_exported
 from aiplane.graph import GraphResource
 from aiplane.policy.catalog import CheckInfo, load_catalog
 from aiplane.policy.scanner import CheckovSession, EngineError, Scan
-from aiplane.spec import Model, display_path, known_stacks, read_yaml
+from aiplane.spec import Model, RetentionMinimums, display_path, known_stacks, read_yaml
 from aiplane.tagging import TENANT_TAG
 
 # The component that holds a tenant's boundary, named `tenant-<name>` by the platform.
@@ -40,6 +40,9 @@ class Profile(Model):
     description: str = Field(min_length=1)
     mandatory: list[CheckPattern] = Field(description="Check ids or id prefixes (ending in _) that block a deploy.")
     advisory: list[AdvisoryEntry] = Field(default_factory=list)
+    minimum_retention_days: RetentionMinimums = Field(
+        default_factory=RetentionMinimums, description="Floors for the stack's metrics and log retention, checked when it loads."
+    )
 
     def classify(self, check_id: str) -> tuple[Severity, str | None]:
         """The most specific matching entry decides; an exact id beats any prefix. Unmatched: advisory."""

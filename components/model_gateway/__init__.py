@@ -46,10 +46,12 @@ from components.model_server import SERVING_NAMESPACE, VLLM_PORT
 from components.postgres import POSTGRES_PORT, AuroraPostgres, AuroraSettings, rds_identifier
 from components.workloads import (
     GATEWAY_NAMESPACE,
+    OTLP_ENDPOINT,
     cluster_service,
     container_security_context,
     dns_egress,
     one_at_a_time_budget,
+    otlp_egress,
     pod_security_context,
     restricted_namespace,
     service_account,
@@ -296,6 +298,9 @@ class ModelGateway(AiplaneComponent):
                         # The cost map ships with the image; without this the proxy fetches it from GitHub at start.
                         k8s.core.v1.EnvVarArgs(name="LITELLM_LOCAL_MODEL_COST_MAP", value="True"),
                         k8s.core.v1.EnvVarArgs(name="LITELLM_MIGRATION_DIR", value="/tmp/migrations"),
+                        k8s.core.v1.EnvVarArgs(name="OTEL_EXPORTER", value="otlp_grpc"),
+                        k8s.core.v1.EnvVarArgs(name="OTEL_ENDPOINT", value=OTLP_ENDPOINT),
+                        k8s.core.v1.EnvVarArgs(name="OTEL_SERVICE_NAME", value="model-gateway"),
                     ],
                     ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=GATEWAY_PORT)],
                     startup_probe=k8s.core.v1.ProbeArgs(
@@ -359,6 +364,7 @@ class ModelGateway(AiplaneComponent):
                 ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=callers, ports=port)],
                 egress=[
                     dns_egress(),
+                    otlp_egress(),
                     k8s.networking.v1.NetworkPolicyEgressRuleArgs(
                         to=[
                             k8s.networking.v1.NetworkPolicyPeerArgs(

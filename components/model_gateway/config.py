@@ -129,6 +129,7 @@ class RouterSettings(_Strict):
 class LiteLLMSettings(_Strict):
     drop_params: bool
     request_timeout: int = Field(gt=0)
+    callbacks: list[Literal["prometheus", "otel"]] = Field(default_factory=list)
 
 
 class GeneralSettings(_Strict):

@@ -165,7 +165,7 @@ def test_internal_by_default_with_autoscaling_a_budget_for_disruption_and_a_netw
     (ingress,) = policy["ingress"]
     assert ingress["from"][0]["namespaceSelector"]["matchExpressions"] == [{"key": TENANT_LABEL, "operator": "Exists"}]
     assert ingress["ports"] == [{"protocol": "TCP", "port": 4000}]
-    assert {port["port"] for rule in policy["egress"] for port in rule["ports"]} == {53, 8000, 5432, 443}
+    assert {port["port"] for rule in policy["egress"] for port in rule["ports"]} == {53, 4317, 8000, 5432, 443}
 
 
 def test_the_metering_database_is_aurora_with_the_shared_defaults(shipped):

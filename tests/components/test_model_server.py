@@ -14,8 +14,8 @@ from aiplane.profiles import GPU_TAINT, POOL_LABEL
 from components.model_server import GPU_RESOURCE, RUNNING_METRIC, VLLM_IMAGE, WAITING_METRIC
 from tests.conftest import PROJECT_DIR, SHIPPED_STACKS, fixture_project, synthesized
 
-# Kinds kubernetes-validate has no schema for: custom resources of Karpenter and KEDA.
-CUSTOM_KINDS = {"NodePool", "EC2NodeClass", "ScaledObject"}
+# Kinds kubernetes-validate has no schema for: custom resources of Karpenter, KEDA and the Prometheus Operator.
+CUSTOM_KINDS = {"NodePool", "EC2NodeClass", "ScaledObject", "PrometheusRule", "ServiceMonitor"}
 
 
 def k8s_object(graph, kind, name):

@@ -247,7 +247,7 @@ def test_junit_report_counts_per_stack(project_copy, tmp_path):
     suites = {suite.get("name"): suite for suite in ET.parse(out).getroot()}
     assert suites["aiplane check prod"].get("failures") == "1"
     assert suites["aiplane check dev"].get("failures") == "0"
-    assert suites["aiplane check dev"].get("skipped") == "11"  # 5 advisories and 6 waived findings
+    assert suites["aiplane check dev"].get("skipped") == "12"  # 6 advisories and 6 waived findings
     failure = suites["aiplane check prod"].find("testcase/failure")
     assert failure.get("type") == "CKV_AWS_39"
 
@@ -255,7 +255,7 @@ def test_junit_report_counts_per_stack(project_copy, tmp_path):
 def test_cli_table_groups_by_component_and_tenant(project_copy):
     result = runner.invoke(app, ["check", "--stack", "dev"])
     assert result.exit_code == 0
-    assert "dev: " in result.stdout and "5 advisory" in result.stdout and "6 waived" in result.stdout
+    assert "dev: " in result.stdout and "6 advisory" in result.stdout and "6 waived" in result.stdout
     assert "component" in result.stdout and "tenant" in result.stdout
 
 
