@@ -147,9 +147,13 @@ def estimate(spec: StackSpec, graph: ResourceGraph) -> CostEstimate:
             gib = spec.platform.cost.log_gib_per_group_per_month
             add(resource, f"{gib:g} GiB/month of logs ingested and kept", gib * (prices.log_ingestion_per_gib + prices.log_storage_per_gib_month))
         elif kind == "aws:s3/bucket:Bucket":
-            purpose = (inputs.get("tags") or {}).get("aiplane:purpose")
+            tags = inputs.get("tags") or {}
+            purpose = tags.get("aiplane:purpose")
             bucket = getattr(storage.buckets, purpose, None) if purpose else None
-            if bucket is not None:
+            if tags.get(TENANT_TAG):
+                # The stack's volumes are the shared buckets'; a tenant's own buckets have no estimate yet.
+                result.not_estimated.append(f"{resource.name}: data in tenant {tags[TENANT_TAG]}'s own bucket")
+            elif bucket is not None:
                 tiering = bucket.tiering(purpose)
                 volumes = {"STANDARD": bucket.estimated_gib.hot, tiering.warm_class: bucket.estimated_gib.warm,
                            tiering.archive_class: bucket.estimated_gib.archive}

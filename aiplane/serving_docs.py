@@ -13,6 +13,7 @@ from components.model_gateway import GATEWAY_PORT, LITELLM_IMAGE, TENANT_LABEL, 
 from components.model_gateway.config import ALLOWED_FAILS, COOLDOWN_SECONDS
 from components.model_server import RUNNING_METRIC, STARTUP_ALLOWANCE_SECONDS, VLLM_IMAGE, VLLM_PORT, WAITING_METRIC
 from components.model_serving import KEDA_CHART
+from components.observability import KUBE_PROMETHEUS_STACK_CHART, OTEL_COLLECTOR_CHART
 from components.vector_db import QDRANT_IMAGE
 from components.workloads import PROMETHEUS_URL
 
@@ -119,6 +120,8 @@ def render_serving_docs() -> str:
         ("EFA device plugin", EFA_PLUGIN_CHART),
         ("Karpenter", KARPENTER_CHART),
         ("Prometheus Operator CRDs", PROMETHEUS_CRDS_CHART),
+        ("kube-prometheus-stack", KUBE_PROMETHEUS_STACK_CHART),
+        ("OpenTelemetry Collector", OTEL_COLLECTOR_CHART),
     ):
         lines.append(f"| {what} | `{chart['chart']}` {chart['version']} | {chart.get('repo', 'OCI registry')} |")
     lines += ["", "## Sources", ""]
