@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from aiplane.profiles import GPU_TAINT
 from components.base import AiplaneComponent
 from components.iam import service_role
+from components.workloads import privileged_namespace
 
 GPU_OPERATOR_CHART = {"chart": "gpu-operator", "version": "v25.3.4", "repo": "https://helm.ngc.nvidia.com/nvidia"}
 EFA_PLUGIN_CHART = {"chart": "aws-efa-k8s-device-plugin", "version": "v0.5.7", "repo": "https://aws.github.io/eks-charts"}
@@ -82,15 +83,8 @@ class GpuSoftware(AiplaneComponent):
     def __init__(self, name: str, args: GpuSoftwareArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aiplane:gpu:GpuSoftware", name, opts)
         on_cluster = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-gpu-operator-ns",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=GPU_OPERATOR_NAMESPACE,
-                # The operator's DaemonSets load kernel modules and mount host paths: privileged by design.
-                labels={"pod-security.kubernetes.io/enforce": "privileged"},
-            ),
-            opts=on_cluster,
-        )
+        # The operator's DaemonSets load kernel modules and mount host paths.
+        namespace = privileged_namespace(f"{name}-gpu-operator-ns", GPU_OPERATOR_NAMESPACE, on_cluster)
         monitoring_crds = helm_release(f"{name}-prometheus-crds", PROMETHEUS_CRDS_CHART, "kube-system", {}, on_cluster)
         helm_release(
             f"{name}-gpu-operator", GPU_OPERATOR_CHART, GPU_OPERATOR_NAMESPACE, gpu_operator_values(),
@@ -199,10 +193,14 @@ def interruption_queue_policy(queue_arn: str) -> str:
     )
 
 
-def helm_release(name: str, chart: dict[str, str], namespace: str, values: Any, opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
+def helm_release(
+    name: str, chart: dict[str, str], namespace: str, values: Any, opts: pulumi.ResourceOptions, release_name: str | None = None
+) -> k8s.helm.v3.Release:
+    """A pinned chart; `release_name` fixes the Helm release's name where other parts address its services."""
     return k8s.helm.v3.Release(
         name,
         k8s.helm.v3.ReleaseArgs(
+            name=release_name,
             chart=chart["chart"],
             version=chart["version"],
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart["repo"]) if "repo" in chart else None,

@@ -44,6 +44,16 @@ def restricted_namespace(name: str, namespace: str, labels: dict[str, str], opts
     )
 
 
+def privileged_namespace(name: str, namespace: str, opts: pulumi.ResourceOptions) -> k8s.core.v1.Namespace:
+    """A namespace for node agents that need the host (kernel modules, host paths, the host network): the
+    Pod Security Standard's privileged level, granted on purpose and only there."""
+    return k8s.core.v1.Namespace(
+        name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=namespace, labels={"pod-security.kubernetes.io/enforce": "privileged"}),
+        opts=opts,
+    )
+
+
 def pod_security_context(uid: int = WORKLOAD_UID) -> k8s.core.v1.PodSecurityContextArgs:
     """`uid`: the image's own non-root user where its files are owned by it."""
     return k8s.core.v1.PodSecurityContextArgs(

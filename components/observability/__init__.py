@@ -27,7 +27,7 @@ from components.encryption import encrypted_log_group
 from components.gpu_software import helm_release
 from components.iam import service_role
 from components.observability.rules import POOL_LABEL_METRIC, node_pool_join, rule_groups
-from components.workloads import MONITORING_NAMESPACE
+from components.workloads import MONITORING_NAMESPACE, privileged_namespace
 
 DASHBOARDS = Path(__file__).with_name("dashboards")
 KUBE_PROMETHEUS_STACK_CHART = {
@@ -148,28 +148,12 @@ class Observability(AiplaneComponent):
     def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aiplane:observability:Observability", name, opts)
         on_cluster = self.child(provider=args.kubernetes_provider)
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-ns",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=MONITORING_NAMESPACE,
-                # The node exporter reads host metrics through host paths and the host network: privileged by design.
-                labels={"pod-security.kubernetes.io/enforce": "privileged"},
-            ),
-            opts=on_cluster,
-        )
+        # The node exporter reads host metrics through host paths and the host network.
+        namespace = privileged_namespace(f"{name}-ns", MONITORING_NAMESPACE, on_cluster)
         in_namespace = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[namespace, *args.depends_on]))
-        stack = k8s.helm.v3.Release(
-            f"{name}-kube-prometheus-stack",
-            k8s.helm.v3.ReleaseArgs(
-                name=RELEASE_NAME,
-                chart=KUBE_PROMETHEUS_STACK_CHART["chart"],
-                version=KUBE_PROMETHEUS_STACK_CHART["version"],
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=KUBE_PROMETHEUS_STACK_CHART["repo"]),
-                namespace=MONITORING_NAMESPACE,
-                values=prometheus_values(args),
-                atomic=True,
-            ),
-            opts=in_namespace,
+        stack = helm_release(
+            f"{name}-kube-prometheus-stack", KUBE_PROMETHEUS_STACK_CHART, MONITORING_NAMESPACE, prometheus_values(args), in_namespace,
+            release_name=RELEASE_NAME,
         )
         self._traces(name, args, in_namespace)
         encrypted_log_group(
