@@ -352,18 +352,21 @@ app.add_typer(tenant_app, name="tenant")
 @blueprints_app.command("list")
 @reports_errors
 def blueprints_list() -> None:
-    """List the blueprints: pattern, what it is best for, GPUs at its defaults, and isolation."""
-    from aiplane.blueprint import load_blueprints
+    """List the blueprints: pattern, what it is best for, GPUs, isolation and estimated monthly cost at its defaults."""
+    from aiplane.blueprint import Tenant, load_blueprints
+    from aiplane.cost import load_prices, tenant_monthly_estimate
     from aiplane.tenancy import default_plan
 
     table = Table(title="Blueprints (blueprints/)", show_lines=True)
-    # A monthly cost column joins these when the cost estimator exists (the observability plane).
-    for column in ("pattern", "best for", "GPUs", "isolation"):
-        table.add_column(column, justify="right" if column == "GPUs" else "left")
+    for column in ("pattern", "best for", "GPUs", "isolation", "USD/month at defaults"):
+        table.add_column(column, justify="left" if column in ("pattern", "best for", "isolation") else "right", no_wrap=column == "pattern")
     for name, blueprint in load_blueprints(project_dir() / "blueprints").items():
         plan = default_plan(blueprint)
-        table.add_row(f"{name}\n{blueprint.title}", blueprint.best_for, str(plan.quota.gpus), plan.isolation)
+        # The tenant's own resources and its gateway key's budget, as AIP_FIN_2 counts them.
+        usd = tenant_monthly_estimate(None, Tenant(name="example", blueprint=name, plan=plan))
+        table.add_row(f"{name}\n{blueprint.title}", blueprint.best_for, str(plan.quota.gpus), plan.isolation, f"{usd:,.0f}")
     stdout.print(table)
+    stdout.print(f"Estimates: list prices of {load_prices().price_date.isoformat()}; shared GPU pools are the platform's, not the tenant's.")
 
 
 @blueprints_app.command("show")

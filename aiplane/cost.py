@@ -186,7 +186,7 @@ def estimate(spec: StackSpec, graph: ResourceGraph) -> CostEstimate:
 KEY_PERIODS_PER_MONTH = {"1d": 30.0, "7d": 30.0 / 7, "30d": 1.0}
 
 
-def tenant_infrastructure_estimate(spec: StackSpec, tenant: Any) -> float:
+def tenant_infrastructure_estimate(spec: StackSpec | None, tenant: Any) -> float:
     """What a tenant's own resources cost per month, from its plan, priced as `estimate` prices them from
     the graph (a test holds the two equal): its dedicated pool at its desired size with root volumes, its
     own key, and its own vector database's minimum."""
@@ -209,11 +209,12 @@ def tenant_infrastructure_estimate(spec: StackSpec, tenant: Any) -> float:
         usd += prices.kms_key_per_month + 2 * ocus * prices.opensearch_serverless_per_ocu_hour * hours
     elif database is not None and database.engine == "pgvector":
         usd += 3 * prices.kms_key_per_month + database.instances * database.min_capacity_acu * prices.aurora_serverless_v2_per_acu_hour * hours
-        usd += spec.platform.cost.log_gib_per_group_per_month * (prices.log_ingestion_per_gib + prices.log_storage_per_gib_month)
+        log_gib = spec.platform.cost.log_gib_per_group_per_month if spec else 1.0
+        usd += log_gib * (prices.log_ingestion_per_gib + prices.log_storage_per_gib_month)
     return round(usd, 2)
 
 
-def tenant_monthly_estimate(spec: StackSpec, tenant: Any) -> float:
+def tenant_monthly_estimate(spec: StackSpec | None, tenant: Any) -> float:
     """The tenant's own resources plus what its gateway key may spend in a month: what AIP_FIN_2 holds
     against the tenant's monthly budget."""
     gateway = tenant.plan.gateway
