@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components.base import AiplaneComponent
 from components.encryption import encrypted_log_group, rotating_key
-from components.iam import account_key_policy, allow_policy, service_role
+from components.iam import account_key_policy, allow_policy, pod_identity_role, service_role
 from components.nodes import encrypted_root_volume, imdsv2_only, node_role
 
 CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -245,10 +245,7 @@ class Cluster(AiplaneComponent):
         )
 
     def _ebs_csi_identity(self, name: str, args: ClusterArgs, volume_key: aws.kms.Key) -> aws.eks.AddonPodIdentityAssociationArgs:
-        role = service_role(
-            self, f"{name}-ebs-csi-role", "pods.eks.amazonaws.com", f"EBS CSI driver of {args.cluster_name} (EKS Pod Identity)",
-            ("sts:AssumeRole", "sts:TagSession"),
-        )
+        role = pod_identity_role(self, f"{name}-ebs-csi-role", f"EBS CSI driver of {args.cluster_name}")
         aws.iam.RolePolicyAttachment(
             f"{name}-ebs-csi-policy", aws.iam.RolePolicyAttachmentArgs(role=role.name, policy_arn=EBS_CSI_POLICY), opts=self.child()
         )

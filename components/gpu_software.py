@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aiplane.profiles import GPU_TAINT
 from components.base import AiplaneComponent
-from components.iam import service_role
+from components.iam import pod_identity_association, pod_identity_role
 from components.workloads import privileged_namespace
 
 GPU_OPERATOR_CHART = {"chart": "gpu-operator", "version": "v25.3.4", "repo": "https://helm.ngc.nvidia.com/nvidia"}
@@ -105,10 +105,7 @@ class GpuSoftware(AiplaneComponent):
     def _karpenter(self, name: str, args: GpuSoftwareArgs, on_cluster: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
         account_id = aws.get_caller_identity_output().account_id
         queue = self._interruption_queue(name)
-        controller_role = service_role(
-            self, f"{name}-karpenter-role", "pods.eks.amazonaws.com", "Karpenter controller (EKS Pod Identity)",
-            ("sts:AssumeRole", "sts:TagSession"),
-        )
+        controller_role = pod_identity_role(self, f"{name}-karpenter-role", "Karpenter controller")
         aws.iam.RolePolicy(
             f"{name}-karpenter-policy",
             aws.iam.RolePolicyArgs(
@@ -119,15 +116,9 @@ class GpuSoftware(AiplaneComponent):
             ),
             opts=self.child(),
         )
-        association = aws.eks.PodIdentityAssociation(
-            f"{name}-karpenter-identity",
-            aws.eks.PodIdentityAssociationArgs(
-                cluster_name=args.cluster_name,
-                namespace=KARPENTER_NAMESPACE,
-                service_account=KARPENTER_SERVICE_ACCOUNT,
-                role_arn=controller_role.arn,
-            ),
-            opts=self.child(),
+        association = pod_identity_association(
+            self, f"{name}-karpenter-identity", controller_role,
+            cluster_name=args.cluster_name, namespace=KARPENTER_NAMESPACE, service_account=KARPENTER_SERVICE_ACCOUNT,
         )
         values = pulumi.Output.all(args.cluster_name, args.cluster_endpoint, queue.name).apply(
             lambda v: {

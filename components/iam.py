@@ -93,3 +93,36 @@ def service_role(
         ),
         opts=owner.child(),
     )
+
+
+POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
+# The Pod Identity agent tags the sessions it opens, so the role must allow TagSession as well.
+POD_IDENTITY_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
+
+
+def pod_identity_role(
+    owner: AiplaneComponent, name: str, description: str, permissions_boundary: pulumi.Input[str] | None = None
+) -> aws.iam.Role:
+    """A role that pods assume through EKS Pod Identity, and nothing else can."""
+    return service_role(
+        owner, name, POD_IDENTITY_SERVICE, f"{description} (EKS Pod Identity)", POD_IDENTITY_ACTIONS,
+        permissions_boundary=permissions_boundary,
+    )
+
+
+def pod_identity_association(
+    owner: AiplaneComponent,
+    name: str,
+    role: aws.iam.Role,
+    *,
+    cluster_name: pulumi.Input[str],
+    namespace: str,
+    service_account: str,
+    depends_on: list[pulumi.Resource] | None = None,
+) -> aws.eks.PodIdentityAssociation:
+    """Pods of `service_account` in `namespace` get `role`'s credentials."""
+    return aws.eks.PodIdentityAssociation(
+        name,
+        aws.eks.PodIdentityAssociationArgs(cluster_name=cluster_name, namespace=namespace, service_account=service_account, role_arn=role.arn),
+        opts=owner.child(depends_on=depends_on),
+    )

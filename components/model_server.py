@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aiplane.profiles import GPU_TAINT, POOL_LABEL
 from components.base import AiplaneComponent
-from components.iam import service_role
+from components.iam import pod_identity_association, pod_identity_role
 from components.workloads import (
     GATEWAY_NAMESPACE,
     MONITORING_NAMESPACE,
@@ -226,10 +226,7 @@ class ModelServer(AiplaneComponent):
         )
 
     def _weights_reader(self, name: str, args: ModelServerArgs) -> None:
-        role = service_role(
-            self, f"{name}-weights-role", "pods.eks.amazonaws.com", f"Reads the weights of {args.model} (EKS Pod Identity)",
-            ("sts:AssumeRole", "sts:TagSession"),
-        )
+        role = pod_identity_role(self, f"{name}-weights-role", f"Reads the weights of {args.model}")
         aws.iam.RolePolicy(
             f"{name}-weights-policy",
             aws.iam.RolePolicyArgs(
@@ -240,12 +237,8 @@ class ModelServer(AiplaneComponent):
             ),
             opts=self.child(),
         )
-        aws.eks.PodIdentityAssociation(
-            f"{name}-weights-identity",
-            aws.eks.PodIdentityAssociationArgs(
-                cluster_name=args.cluster_name, namespace=SERVING_NAMESPACE, service_account=args.model, role_arn=role.arn
-            ),
-            opts=self.child(),
+        pod_identity_association(
+            self, f"{name}-weights-identity", role, cluster_name=args.cluster_name, namespace=SERVING_NAMESPACE, service_account=args.model
         )
 
     def _autoscaler(self, name: str, args: ModelServerArgs, deployment: k8s.apps.v1.Deployment, metadata) -> None:

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aiplane.profiles import TENANT_LABEL
 from components.base import AiplaneComponent
-from components.iam import service_role
+from components.iam import pod_identity_association, pod_identity_role
 from components.model_gateway import GATEWAY_NAME, GATEWAY_PORT
 from components.object_storage import StorageLocation
 from components.vector_db import (
@@ -112,21 +112,15 @@ class TenantBoundary(AiplaneComponent):
             opts=self.child(),
         )
         self.permissions_boundary_arn = boundary.arn
-        role = service_role(
-            self, f"{name}-workload-role", "pods.eks.amazonaws.com", f"Workloads of tenant {tenant} (EKS Pod Identity)",
-            ("sts:AssumeRole", "sts:TagSession"), permissions_boundary=boundary.arn,
-        )
+        role = pod_identity_role(self, f"{name}-workload-role", f"Workloads of tenant {tenant}", permissions_boundary=boundary.arn)
         aws.iam.RolePolicy(
             f"{name}-workload-policy",
             aws.iam.RolePolicyArgs(role=role.id, policy=data_policy(args.storage)),
             opts=self.child(),
         )
-        aws.eks.PodIdentityAssociation(
-            f"{name}-workload-identity",
-            aws.eks.PodIdentityAssociationArgs(
-                cluster_name=args.cluster_name, namespace=tenant, service_account=WORKLOAD_SERVICE_ACCOUNT, role_arn=role.arn
-            ),
-            opts=self.child(depends_on=[self.namespace]),
+        pod_identity_association(
+            self, f"{name}-workload-identity", role, cluster_name=args.cluster_name, namespace=tenant,
+            service_account=WORKLOAD_SERVICE_ACCOUNT, depends_on=[self.namespace],
         )
         self.workload_role_arn = role.arn
         service_account(

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from components.base import AiplaneComponent
 from components.encryption import rotating_key
-from components.iam import account_key_policy, allow_policy, service_role
+from components.iam import account_key_policy, allow_policy, pod_identity_association, pod_identity_role
 from components.network import ingress_only_security_group
 from components.postgres import AuroraPostgres, AuroraSettings, rds_identifier
 from components.workloads import (
@@ -129,19 +129,14 @@ class VectorDb(AiplaneComponent):
 
     def _client_role(self, name: str, engine: _Engine, args: VectorDbArgs, policy: pulumi.Input[str]) -> VectorDbAccess:
         """The IAM role clients reach the database with, bound to `<db>-client` in every client namespace."""
-        role = service_role(
-            self, f"{name}-client-role", "pods.eks.amazonaws.com", f"Clients of vector database {engine.name} (EKS Pod Identity)",
-            ("sts:AssumeRole", "sts:TagSession"), permissions_boundary=args.permissions_boundary,
+        role = pod_identity_role(
+            self, f"{name}-client-role", f"Clients of vector database {engine.name}", permissions_boundary=args.permissions_boundary
         )
         aws.iam.RolePolicy(f"{name}-client-policy", aws.iam.RolePolicyArgs(role=role.id, policy=policy), opts=self.child())
         service_account = f"{engine.name}-client"
         for namespace in sorted({*engine.client_namespaces, GATEWAY_NAMESPACE}):
-            aws.eks.PodIdentityAssociation(
-                f"{name}-client-{namespace}",
-                aws.eks.PodIdentityAssociationArgs(
-                    cluster_name=args.cluster_name, namespace=namespace, service_account=service_account, role_arn=role.arn
-                ),
-                opts=self.child(),
+            pod_identity_association(
+                self, f"{name}-client-{namespace}", role, cluster_name=args.cluster_name, namespace=namespace, service_account=service_account
             )
         return VectorDbAccess(kind="role", reference=role.arn, service_account=service_account)
 

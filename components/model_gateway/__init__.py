@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from aiplane.profiles import TENANT_LABEL
 from components.base import AiplaneComponent
 from components.encryption import encrypted_log_group
-from components.iam import allow_policy, service_role
+from components.iam import allow_policy, pod_identity_association, pod_identity_role
 from components.model_gateway.config import (
     DATABASE_URL_ENV,
     MASTER_KEY_ENV,
@@ -251,10 +251,7 @@ class ModelGateway(AiplaneComponent):
         models = sorted(provider.model.removeprefix("bedrock/") for provider in args.plan.providers if provider.model.startswith("bedrock/"))
         if not models:
             return
-        role = service_role(
-            self, f"{name}-bedrock-role", "pods.eks.amazonaws.com", "Model gateway's calls to Amazon Bedrock (EKS Pod Identity)",
-            ("sts:AssumeRole", "sts:TagSession"),
-        )
+        role = pod_identity_role(self, f"{name}-bedrock-role", "Model gateway's calls to Amazon Bedrock")
         aws.iam.RolePolicy(
             f"{name}-bedrock-policy",
             aws.iam.RolePolicyArgs(
@@ -266,12 +263,8 @@ class ModelGateway(AiplaneComponent):
             ),
             opts=self.child(),
         )
-        aws.eks.PodIdentityAssociation(
-            f"{name}-bedrock-identity",
-            aws.eks.PodIdentityAssociationArgs(
-                cluster_name=args.cluster_name, namespace=GATEWAY_NAMESPACE, service_account=GATEWAY_NAME, role_arn=role.arn
-            ),
-            opts=self.child(),
+        pod_identity_association(
+            self, f"{name}-bedrock-identity", role, cluster_name=args.cluster_name, namespace=GATEWAY_NAMESPACE, service_account=GATEWAY_NAME
         )
 
     # -- the proxy ---------------------------------------------------------------------------------------

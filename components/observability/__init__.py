@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from components.base import AiplaneComponent
 from components.encryption import encrypted_log_group
 from components.gpu_software import helm_release
-from components.iam import service_role
+from components.iam import pod_identity_association, pod_identity_role
 from components.observability.rules import POOL_LABEL_METRIC, node_pool_join, rule_groups
 from components.workloads import MONITORING_NAMESPACE, privileged_namespace
 
@@ -199,18 +199,12 @@ class Observability(AiplaneComponent):
 
     def _traces(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions) -> None:
         if args.traces_exporter == "xray":
-            role = service_role(
-                self, f"{name}-otel-role", "pods.eks.amazonaws.com", "OpenTelemetry Collector's trace export to X-Ray (EKS Pod Identity)",
-                ("sts:AssumeRole", "sts:TagSession"),
-            )
+            role = pod_identity_role(self, f"{name}-otel-role", "OpenTelemetry Collector's trace export to X-Ray")
             aws.iam.RolePolicyAttachment(
                 f"{name}-otel-xray", aws.iam.RolePolicyAttachmentArgs(role=role.name, policy_arn=XRAY_POLICY), opts=self.child()
             )
-            aws.eks.PodIdentityAssociation(
-                f"{name}-otel-identity",
-                aws.eks.PodIdentityAssociationArgs(
-                    cluster_name=args.cluster_name, namespace=MONITORING_NAMESPACE, service_account=OTEL_SERVICE_ACCOUNT, role_arn=role.arn
-                ),
-                opts=self.child(),
+            pod_identity_association(
+                self, f"{name}-otel-identity", role,
+                cluster_name=args.cluster_name, namespace=MONITORING_NAMESPACE, service_account=OTEL_SERVICE_ACCOUNT,
             )
         helm_release(f"{name}-otel-collector", OTEL_COLLECTOR_CHART, MONITORING_NAMESPACE, collector_values(args), opts)
