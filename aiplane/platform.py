@@ -75,7 +75,8 @@ def build(spec: StackSpec) -> Platform:
             addons=cluster_spec.addons,
         ),
     )
-    pools = [pool.spec for pool in pools_to_build(spec)]
+    sized_pools = pools_to_build(spec)
+    pools = [pool.spec for pool in sized_pools]
     gpu_software = None
     if pools:
         gpu_software = GpuSoftware(
@@ -89,7 +90,7 @@ def build(spec: StackSpec) -> Platform:
                 karpenter_role_path=karpenter_role_path(spec) if any(pool.mode == "karpenter" for pool in pools) else None,
             ),
         )
-    gpu_pools = build_gpu_pools(spec, network, cluster, gpu_software)
+    gpu_pools = build_gpu_pools(spec, sized_pools, network, cluster, gpu_software)
     storage = build_storage(spec, network, cluster)
     vector_databases = build_vector_databases(spec, network, cluster)
     tenants = build_tenants(spec, network, cluster, storage)
@@ -363,11 +364,13 @@ def pools_to_build(spec: StackSpec) -> list[PoolToBuild]:
     return pools
 
 
-def build_gpu_pools(spec: StackSpec, network: Network, cluster: Cluster, software: GpuSoftware | None) -> dict[str, GpuNodePool]:
-    """One component per pool."""
+def build_gpu_pools(
+    spec: StackSpec, sized_pools: list[PoolToBuild], network: Network, cluster: Cluster, software: GpuSoftware | None
+) -> dict[str, GpuNodePool]:
+    """One component per pool of `pools_to_build`."""
     catalog = load_catalog()
     pools = {}
-    for sizes in pools_to_build(spec):
+    for sizes in sized_pools:
         pool = sizes.spec
         profile = PROFILES[pool.profile]
         karpenter = pool.mode == "karpenter"
