@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pulumi
 
-from aiplane.platform import build
-from aiplane.spec import load_stack
+from aiplane.loader import load_stack
+from aiplane.platform import compose
 
-build(load_stack(pulumi.get_stack(), Path(__file__).resolve().parent / "stacks"))
+compose(load_stack(pulumi.get_stack(), Path(__file__).resolve().parent / "stacks"))

@@ -3,7 +3,7 @@
 The process runs one command and exits, so CPython's cyclic garbage collector would only rescan a heap
 that keeps growing while pydantic, Pulumi and the provider SDKs import and a stack synthesizes: measured
 with `make bench`, that was close to a third of `aiplane plan`. Reference counting still frees nearly
-everything. (`aiplane.engine.cyclic_gc_paused` does the same for synthesis inside long-lived processes.)
+everything. (`aiplane.synth.engine.cyclic_gc_paused` does the same for synthesis inside long-lived processes.)
 """
 import gc
 

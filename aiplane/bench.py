@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pulumi_aws as aws
 
-from aiplane.capacity import ServedModel, plan_model
-from aiplane.catalog import load_catalog
-from aiplane.engine import synthesize
-from components.base import AiplaneComponent
+from aiplane.components.base import AiplaneComponent
+from aiplane.planning.capacity import ServedModel, plan_model
+from aiplane.planning.instances import load_instance_catalog
+from aiplane.synth.engine import synthesize
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PLAN_RUNS = 5
@@ -134,7 +134,7 @@ def gpu_pools_project(scratch: Path) -> Path:
 
 def planner_runs_per_second() -> float:
     """plan_model calls per second: a 70B model on p5 (TP search over 1-8 GPUs) and an 8B on one L4."""
-    catalog = load_catalog()
+    catalog = load_instance_catalog()
     cases = [
         (ServedModel(name="70b", parameters_billion=70.6, peak_concurrency=200, **BENCH_MODEL), catalog.instances["p5.48xlarge"].accelerator()),
         (

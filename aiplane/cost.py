@@ -7,47 +7,17 @@ a NAT gateway processes, spot prices, and Karpenter nodes above their minimum.
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from aiplane.components.tagging import TENANT_TAG
+from aiplane.planning.instances import load_instance_catalog
+from aiplane.planning.prices import instance_price, load_prices
+from aiplane.spec.stack import StackSpec
+from aiplane.synth.graph import GraphResource, ResourceGraph
 
-from aiplane.catalog import load_catalog
-from aiplane.graph import GraphResource, ResourceGraph
-from aiplane.spec import StackSpec, read_yaml
-from aiplane.tagging import TENANT_TAG
-
-PRICES = Path(__file__).with_name("data") / "prices.yaml"
 SYSTEM_COMPONENT = "stack"
-
-
-class Prices(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    price_date: date = Field(alias="priceDate")
-    price_region: str = Field(alias="priceRegion")
-    hours_per_month: int = Field(alias="hoursPerMonth")
-    sources: dict[str, str]
-    eks_cluster_per_hour: float = Field(alias="eksClusterPerHour")
-    nat_gateway_per_hour: float = Field(alias="natGatewayPerHour")
-    interface_endpoint_per_az_hour: float = Field(alias="interfaceEndpointPerAzHour")
-    kms_key_per_month: float = Field(alias="kmsKeyPerMonth")
-    ebs_gp3_per_gib_month: float = Field(alias="ebsGp3PerGibMonth")
-    log_ingestion_per_gib: float = Field(alias="logIngestionPerGib")
-    log_storage_per_gib_month: float = Field(alias="logStoragePerGibMonth")
-    aurora_serverless_v2_per_acu_hour: float = Field(alias="auroraServerlessV2PerAcuHour")
-    opensearch_serverless_per_ocu_hour: float = Field(alias="opensearchServerlessPerOcuHour")
-    s3_per_gib_month: dict[str, float] = Field(alias="s3PerGibMonth")
-    lustre_per_gib_month: dict[str, float] = Field(alias="lustrePerGibMonth")
-    instances_per_hour: dict[str, float] = Field(alias="instancesPerHour")
-
-
-@functools.cache
-def load_prices() -> Prices:
-    return Prices.model_validate(read_yaml(PRICES))
 
 
 @dataclass(frozen=True)
@@ -97,17 +67,9 @@ class CostEstimate:
         }
 
 
-def instance_price(instance_type: str) -> float | None:
-    """On-demand USD per hour: the GPU catalog's, else the price table's; None where neither has one."""
-    catalog = load_catalog()
-    if instance_type in catalog.instances:
-        return catalog.instances[instance_type].on_demand_usd_per_hour
-    return load_prices().instances_per_hour.get(instance_type)
-
-
 def estimate(spec: StackSpec, graph: ResourceGraph) -> CostEstimate:
     prices = load_prices()
-    result = CostEstimate(spec.environment, prices.price_date, load_catalog().price_date)
+    result = CostEstimate(spec.environment, prices.price_date, load_instance_catalog().price_date)
     hours = prices.hours_per_month
     launch_templates = {resource.urn: resource for resource in graph.of_type("aws:ec2/launchTemplate:LaunchTemplate")}
     storage = spec.platform.storage
@@ -180,43 +142,3 @@ def estimate(spec: StackSpec, graph: ResourceGraph) -> CostEstimate:
         if resource.type == "kubernetes:karpenter.sh/v1:NodePool":
             result.not_estimated.append(f"{resource.name}: Karpenter nodes (scale from zero; billed as launched)")
     return result
-
-
-# Budget periods of gateway keys, as parts of a month.
-KEY_PERIODS_PER_MONTH = {"1d": 30.0, "7d": 30.0 / 7, "30d": 1.0}
-
-
-def tenant_infrastructure_estimate(spec: StackSpec | None, tenant: Any) -> float:
-    """What a tenant's own resources cost per month, from its plan, priced as `estimate` prices them from
-    the graph (a test holds the two equal): its dedicated pool at its desired size with root volumes, its
-    own key, and its own vector database's minimum."""
-    from aiplane.profiles import PROFILES
-
-    prices = load_prices()
-    hours = prices.hours_per_month
-    plan = tenant.plan
-    usd = 0.0
-    pool = tenant.pool_spec()
-    if pool is not None and pool.nodes.desired:
-        price = instance_price(pool.instance_types[0]) or 0.0
-        disk = pool.disk_size_gib or PROFILES[pool.profile].disk_gib
-        usd += pool.nodes.desired * (price * hours + disk * prices.ebs_gp3_per_gib_month)
-    if plan.encryption == "own-key":
-        usd += prices.kms_key_per_month
-    database = plan.vector_database
-    if database is not None and database.engine == "opensearch-serverless":
-        ocus = 2 if database.standby_replicas else 1
-        usd += prices.kms_key_per_month + 2 * ocus * prices.opensearch_serverless_per_ocu_hour * hours
-    elif database is not None and database.engine == "pgvector":
-        usd += 3 * prices.kms_key_per_month + database.instances * database.min_capacity_acu * prices.aurora_serverless_v2_per_acu_hour * hours
-        log_gib = spec.platform.cost.log_gib_per_group_per_month if spec else 1.0
-        usd += log_gib * (prices.log_ingestion_per_gib + prices.log_storage_per_gib_month)
-    return round(usd, 2)
-
-
-def tenant_monthly_estimate(spec: StackSpec | None, tenant: Any) -> float:
-    """The tenant's own resources plus what its gateway key may spend in a month: what AIP_FIN_2 holds
-    against the tenant's monthly budget."""
-    gateway = tenant.plan.gateway
-    key = gateway.budget_usd * KEY_PERIODS_PER_MONTH[gateway.budget_duration] if gateway else 0.0
-    return round(tenant_infrastructure_estimate(spec, tenant) + key, 2)

@@ -1,20 +1,20 @@
-"""Onboarding and offboarding: what `aiplane tenant add` and `remove` would change, worked out in a scratch
-copy of the project (validated, synthesized and, for an addition, put through the policy gate) before the
-CLI writes anything."""
+"""Onboarding and offboarding: what `aiplane tenant add` and `remove` would change, worked out in memory (the
+edited stack file validated and synthesized beside the current one, and, for an addition, put through the
+policy gate) before the CLI writes anything. Each stack file text is parsed once."""
 from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiplane.blueprint import load_blueprints, resolve_parameters
-from aiplane.engine import synthesize_stack
+from aiplane.artifacts import render_artifacts, write_artifacts
 from aiplane.errors import InputError
-from aiplane.graph import GraphResource, ResourceGraph
-from aiplane.policy.gate import run_gate
-from aiplane.spec import load_stack, parse_stack, read_text, stack_path
-from aiplane.stackfile import add_tenant, remove_tenant
-from aiplane.workspace import copy_project
+from aiplane.loader import parse_stack, read_stack
+from aiplane.policy.gate import Finding, check_stacks
+from aiplane.synth.engine import synthesize_spec
+from aiplane.synth.graph import GraphResource, ResourceGraph
+from aiplane.tenancy.blueprints import load_blueprints, resolve_parameters
+from aiplane.tenancy.stackfile import add_tenant, remove_tenant
 
 
 @dataclass(frozen=True)
@@ -27,40 +27,36 @@ class TenantChange:
     added: dict[str, int]  # component -> resources it gains
     changed: dict[str, int]
     removed: dict[str, int]
-    findings: list | None  # the tenant's policy findings (add only)
+    findings: list[Finding] | None  # the tenant's policy findings (add only)
 
 
 def propose_tenant_change(project_dir: Path, environment: str, add: dict | None = None, remove: str | None = None) -> TenantChange:
     """Validate the edited stack file, synthesize it beside the current one, and (for an addition) run the
-    policy gate on it, all in a scratch copy of the project: nothing is written here."""
-    stacks_dir = project_dir / "stacks"
-    before_spec = load_stack(environment, stacks_dir)
-    path = stack_path(stacks_dir, environment)
-    text = read_text(path)
-    blueprints_dir = project_dir / "blueprints"
+    policy gate on it; nothing in the project is written."""
+    stacks_dir, blueprints_dir = project_dir / "stacks", project_dir / "blueprints"
+    current = read_stack(environment, stacks_dir)
+    before_spec = parse_stack(current.text, environment, current.source, blueprints_dir)
     if add is not None:
         blueprints = load_blueprints(blueprints_dir)
         if add["blueprint"] not in blueprints:
             raise InputError(f"--blueprint: {add['blueprint']!r} is not a blueprint (blueprints: {', '.join(blueprints) or 'none'})")
         resolve_parameters(blueprints[add["blueprint"]], add["parameters"], "--set", separator=" ")
-        new_text = add_tenant(text, before_spec.source, add)
+        new_text = add_tenant(current.text, current.source, add)
     else:
-        new_text = remove_tenant(text, before_spec.source, remove)
-    parse_stack(new_text, environment, before_spec.source, blueprints_dir)
-    _, before = synthesize_stack(project_dir, environment)
-    with tempfile.TemporaryDirectory(prefix="aiplane-tenant-") as scratch:
-        scratch_dir = copy_project(project_dir, Path(scratch))
-        stack_path(scratch_dir / "stacks", environment).write_text(new_text, encoding="utf-8")
-        findings = None
-        if add is not None:
-            report = run_gate(scratch_dir, [environment])
-            findings = [finding for finding in report.findings if finding.tenant == add["name"]]
-            after = ResourceGraph.from_json((scratch_dir / "build" / environment / "graph.json").read_text(encoding="utf-8"))
-        else:
-            _, after = synthesize_stack(scratch_dir, environment)
+        new_text = remove_tenant(current.text, current.source, remove)
+    after_spec = parse_stack(new_text, environment, current.source, blueprints_dir)
+    before = synthesize_spec(project_dir, before_spec)
+    after = synthesize_spec(project_dir, after_spec)
+    findings = None
+    if add is not None:
+        # checkov scans files: the proposed stack's artifacts go to a scratch folder, never to build/.
+        with tempfile.TemporaryDirectory(prefix="aiplane-tenant-") as scratch:
+            artifacts = write_artifacts(render_artifacts(after_spec, after), Path(scratch) / environment)
+            report = check_stacks(project_dir, [artifacts])
+        findings = [finding for finding in report.findings if finding.tenant == add["name"]]
     added, changed, removed = graph_diff(before, after)
     return TenantChange(
-        action="add" if add is not None else "remove", environment=environment, path=path, source=before_spec.source,
+        action="add" if add is not None else "remove", environment=environment, path=current.path, source=current.source,
         text=new_text, added=added, changed=changed, removed=removed, findings=findings,
     )
 

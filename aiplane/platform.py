@@ -1,31 +1,59 @@
-"""Composition: one stack spec in, the platform's components out. `__main__.py` calls `build`."""
+"""Composition: one stack spec in, the platform's components out. `__main__.py` calls `compose`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import pulumi
 
-from aiplane.blueprint import TenantGateway
-from aiplane.catalog import load_catalog
-from aiplane.cost import tenant_monthly_estimate
-from aiplane.profiles import PROFILES
-from aiplane.routing import Degradation, build_table
+from aiplane.components.cluster import Cluster, ClusterArgs, NodeGroupSizing
+from aiplane.components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
+from aiplane.components.gpu_software import GpuSoftware, GpuSoftwareArgs
+from aiplane.components.model_gateway import (
+    ModelGateway,
+    ModelGatewayArgs,
+    SecretKeyRef,
+)
+from aiplane.components.model_gateway.config import (
+    GatewayPlan,
+    ProviderModel,
+    VirtualKey,
+    env_name,
+)
+from aiplane.components.model_server import server_endpoint
+from aiplane.components.model_serving import (
+    ModelServing,
+    ModelServingArgs,
+    ServedModelPlan,
+)
+from aiplane.components.network import Network, NetworkArgs
+from aiplane.components.object_storage import (
+    BucketPlan,
+    ExpressOneZone,
+    Lustre,
+    ObjectStorage,
+    ObjectStorageArgs,
+    TenantStorage,
+)
+from aiplane.components.observability import (
+    Observability,
+    ObservabilityArgs,
+    PoolDashboard,
+)
+from aiplane.components.tagging import cost_tag_transformation
+from aiplane.components.tenant_boundary import (
+    TenantBoundary,
+    TenantBoundaryArgs,
+    TenantQuotaArgs,
+)
+from aiplane.components.vector_db import VectorDb, VectorDbArgs
+from aiplane.components.workloads import PROMETHEUS_URL
+from aiplane.planning.instances import load_instance_catalog
+from aiplane.planning.node_profiles import NODE_PROFILES
+from aiplane.planning.routing import Degradation, build_table
+from aiplane.planning.tiering import PURPOSES
 from aiplane.spec import GatewayKeySpec, GpuPoolSpec, StackSpec
-from aiplane.tagging import cost_tag_transformation
-from aiplane.tiering import PURPOSES
-from components.cluster import Cluster, ClusterArgs, NodeGroupSizing
-from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
-from components.gpu_software import GpuSoftware, GpuSoftwareArgs
-from components.model_gateway import ModelGateway, ModelGatewayArgs, SecretKeyRef
-from components.model_gateway.config import GatewayPlan, ProviderModel, VirtualKey, env_name
-from components.model_server import server_endpoint
-from components.model_serving import ModelServing, ModelServingArgs, ServedModelPlan
-from components.network import Network, NetworkArgs
-from components.object_storage import BucketPlan, ExpressOneZone, Lustre, ObjectStorage, ObjectStorageArgs, TenantStorage
-from components.observability import Observability, ObservabilityArgs, PoolDashboard
-from components.tenant_boundary import TenantBoundary, TenantBoundaryArgs, TenantQuotaArgs
-from components.vector_db import VectorDb, VectorDbArgs
-from components.workloads import PROMETHEUS_URL
+from aiplane.spec.tenant import TenantGateway
+from aiplane.tenancy.estimate import tenant_monthly_estimate
 
 
 @dataclass(frozen=True)
@@ -41,7 +69,7 @@ class Platform:
     tenants: dict[str, TenantBoundary]
 
 
-def build(spec: StackSpec) -> Platform:
+def compose(spec: StackSpec) -> Platform:
     platform = spec.platform
     pulumi.runtime.register_stack_transformation(
         cost_tag_transformation(spec.environment, platform.cost_center, platform.tags)
@@ -214,8 +242,8 @@ def build_gateway(
 def served_model_plans(spec: StackSpec) -> list[ServedModelPlan]:
     """Each served model's server, sized by the capacity plan: TP from the peak scenario, the largest batch
     any scenario plans, replicas from nominal (the floor) to incident (the ceiling)."""
-    catalog = load_catalog()
-    plan = spec.platform.compute.plan
+    catalog = load_instance_catalog()
+    plan = spec.compute_plan
     plans = []
     for model in spec.platform.compute.models:
         pool_plan = plan.pool(model.pool)
@@ -352,7 +380,7 @@ class PoolToBuild:
 def pools_to_build(spec: StackSpec) -> list[PoolToBuild]:
     """The stack's pools, sized by the capacity plan that validated the stack file, then tenants' dedicated
     pools, sized by their blueprints."""
-    plan = spec.platform.compute.plan
+    plan = spec.compute_plan
     pools = []
     for pool in spec.platform.compute.pools:
         sizes = plan.pool(pool.name)
@@ -368,11 +396,11 @@ def build_gpu_pools(
     spec: StackSpec, sized_pools: list[PoolToBuild], network: Network, cluster: Cluster, software: GpuSoftware | None
 ) -> dict[str, GpuNodePool]:
     """One component per pool of `pools_to_build`."""
-    catalog = load_catalog()
+    catalog = load_instance_catalog()
     pools = {}
     for sizes in sized_pools:
         pool = sizes.spec
-        profile = PROFILES[pool.profile]
+        profile = NODE_PROFILES[pool.profile]
         karpenter = pool.mode == "karpenter"
         zones = pool.availability_zones or spec.zones
         if profile.multi_node or pool.wants_efa:

@@ -22,8 +22,8 @@ from typing import Any, Literal
 import botocore.exceptions
 import botocore.parsers
 
-from aiplane.catalog import load_catalog
-from aiplane.profiles import PROFILES
+from aiplane.planning.instances import load_instance_catalog
+from aiplane.planning.node_profiles import NODE_PROFILES
 from aiplane.spec import StackSpec
 
 Status = Literal["ok", "warning", "blocking"]
@@ -63,7 +63,7 @@ def pool_needs(spec: StackSpec) -> list[PoolNeed]:
     for sizes in pools_to_build(spec):
         pool = sizes.spec
         zones = pool.availability_zones or spec.zones
-        if PROFILES[pool.profile].multi_node or pool.wants_efa:
+        if NODE_PROFILES[pool.profile].multi_node or pool.wants_efa:
             zones = zones[:1]
         needs.append(
             PoolNeed(
@@ -147,7 +147,7 @@ def offerings(clients: Clients, instance_type: str, need: PoolNeed) -> list[Chec
 
 
 def catalog_agreement(clients: Clients, types: list[str]) -> list[Check]:
-    catalog = load_catalog()
+    catalog = load_instance_catalog()
     answers = {answer["InstanceType"]: answer for answer in clients.ec2.describe_instance_types(InstanceTypes=types)["InstanceTypes"]}
     results = []
     for name in types:
@@ -184,7 +184,7 @@ def family_class(instance_type: str) -> str:
 
 def vcpus_needed(needs: list[PoolNeed], capacity: str, klass: str) -> int:
     """vCPUs the pools buying `capacity` in family class `klass` hold at their max sizes."""
-    catalog = load_catalog()
+    catalog = load_instance_catalog()
     total = 0
     for need in needs:
         types = [t for t in need.instance_types if family_class(t) == klass]

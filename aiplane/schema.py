@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from aiplane.blueprint import BlueprintSpec
 from aiplane.files import write_text_atomic
 from aiplane.spec import StackFile
+from aiplane.spec.tenant import BlueprintSpec
 
 SCHEMAS = {"stack.schema.json": StackFile, "blueprint.schema.json": BlueprintSpec}
 

@@ -20,10 +20,16 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from components.base import AiplaneComponent
-from components.encryption import encrypted_log_group, rotating_key
-from components.iam import account_key_policy, allow_policy, pod_identity_role, service_role
-from components.nodes import encrypted_root_volume, imdsv2_only, node_role
+from aiplane.components.base import AiplaneComponent
+from aiplane.components.encryption import encrypted_log_group, rotating_key
+from aiplane.components.iam import (
+    account_key_policy,
+    allow_policy,
+    pod_identity_role,
+    service_role,
+)
+from aiplane.components.nodes import encrypted_root_volume, imdsv2_only, node_role
+from aiplane.spec.cluster import NodeGroupSizing
 
 CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -34,28 +40,6 @@ EBS_CSI_ADDON = "aws-ebs-csi-driver"
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
 EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 ENCRYPTED_STORAGE_CLASS = "gp3-encrypted"
-
-
-class NodeGroupSizing(BaseModel):
-    """Size and shape of a managed node group."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    instance_types: list[str] = Field(min_length=1)
-    min_size: int = Field(ge=0)
-    desired_size: int = Field(ge=0)
-    max_size: int = Field(ge=1)
-    disk_size_gib: int = Field(default=50, ge=20, le=16384)
-    capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
-
-    @model_validator(mode="after")
-    def _sizes_ordered(self) -> NodeGroupSizing:
-        if not self.min_size <= self.desired_size <= self.max_size:
-            raise ValueError(
-                "sizes must satisfy minSize <= desiredSize <= maxSize, "
-                f"got {self.min_size}, {self.desired_size}, {self.max_size}"
-            )
-        return self
 
 
 class ClusterArgs(BaseModel):

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.base import AiplaneComponent
-from components.iam import logs_key_policy
+from aiplane.components.base import AiplaneComponent
+from aiplane.components.iam import logs_key_policy
 
 # The longest wait AWS allows before a key is deleted: time to notice and cancel a mistaken deletion.
 KEY_DELETION_WINDOW_DAYS = 30

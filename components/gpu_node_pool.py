@@ -19,8 +19,16 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from aiplane.catalog import InstanceType
-from aiplane.profiles import (
+from aiplane.components.base import AiplaneComponent
+from aiplane.components.nodes import (
+    IMDSV2_ONLY,
+    ROOT_DEVICE,
+    encrypted_root_volume,
+    imdsv2_only,
+    node_role,
+)
+from aiplane.planning.instances import InstanceType
+from aiplane.planning.node_profiles import (
     CAPACITY_TYPE_LABEL,
     GPU_PRODUCT_LABEL,
     GPU_TAINT,
@@ -33,8 +41,6 @@ from aiplane.profiles import (
     PoolMode,
     tenant_taint,
 )
-from components.base import AiplaneComponent
-from components.nodes import IMDSV2_ONLY, ROOT_DEVICE, encrypted_root_volume, imdsv2_only, node_role
 
 AMI_TYPE = "AL2023_x86_64_NVIDIA"
 # Karpenter picks the NVIDIA variant of the AL2023 EKS AMI for GPU instances; pinned so nodes do not change

@@ -20,10 +20,10 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field
 
-from aiplane.profiles import GPU_TAINT
-from components.base import AiplaneComponent
-from components.iam import pod_identity_association, pod_identity_role
-from components.workloads import privileged_namespace
+from aiplane.components.base import AiplaneComponent
+from aiplane.components.iam import pod_identity_association, pod_identity_role
+from aiplane.components.workloads import privileged_namespace
+from aiplane.planning.node_profiles import GPU_TAINT
 
 GPU_OPERATOR_CHART = {"chart": "gpu-operator", "version": "v25.3.4", "repo": "https://helm.ngc.nvidia.com/nvidia"}
 EFA_PLUGIN_CHART = {"chart": "aws-efa-k8s-device-plugin", "version": "v0.5.7", "repo": "https://aws.github.io/eks-charts"}

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 if TYPE_CHECKING:
-    from components.base import AiplaneComponent
+    from aiplane.components.base import AiplaneComponent
 
 
 def service_assume_role_policy(service: str, actions: tuple[str, ...] = ("sts:AssumeRole",)) -> str:

@@ -23,10 +23,9 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from aiplane.profiles import GPU_TAINT, POOL_LABEL
-from components.base import AiplaneComponent
-from components.iam import pod_identity_association, pod_identity_role
-from components.workloads import (
+from aiplane.components.base import AiplaneComponent
+from aiplane.components.iam import pod_identity_association, pod_identity_role
+from aiplane.components.workloads import (
     GATEWAY_NAMESPACE,
     MONITORING_NAMESPACE,
     OTLP_ENDPOINT,
@@ -39,6 +38,7 @@ from components.workloads import (
     pod_security_context,
     service_account,
 )
+from aiplane.planning.node_profiles import GPU_TAINT, POOL_LABEL
 
 # vLLM's OpenAI-compatible server, pinned by digest so a re-pushed tag cannot change what runs.
 VLLM_IMAGE = "vllm/vllm-openai:v0.10.2@sha256:607442e407b0fea97f8a132a78b787c121a996dd4de181fa08e8da06e71ec2db"

@@ -12,10 +12,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field
 
-from components.base import AiplaneComponent
-from components.gpu_software import helm_release
-from components.model_server import SERVING_NAMESPACE, ModelServer, ModelServerArgs
-from components.workloads import restricted_namespace
+from aiplane.components.base import AiplaneComponent
+from aiplane.components.gpu_software import helm_release
+from aiplane.components.model_server import (
+    SERVING_NAMESPACE,
+    ModelServer,
+    ModelServerArgs,
+)
+from aiplane.components.workloads import restricted_namespace
 
 # KEDA 2.18 supports Kubernetes 1.31 to 1.33 (KEDA's compatibility table).
 KEDA_CHART = {"chart": "keda", "version": "2.18.1", "repo": "https://kedacore.github.io/charts"}

@@ -15,10 +15,10 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import BaseModel, ConfigDict, Field
 
-from aiplane.cidr import plan_subnets
-from components.base import AiplaneComponent
-from components.encryption import encrypted_log_group
-from components.iam import allow_policy, service_role
+from aiplane.components.base import AiplaneComponent
+from aiplane.components.encryption import encrypted_log_group
+from aiplane.components.iam import allow_policy, service_role
+from aiplane.planning.cidr import plan_subnets
 
 
 class NetworkArgs(BaseModel):

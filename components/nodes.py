@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pulumi_aws as aws
 
-from components.base import AiplaneComponent
-from components.iam import service_role
+from aiplane.components.base import AiplaneComponent
+from aiplane.components.iam import service_role
 
 NODE_MANAGED_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy")
 ROOT_DEVICE = "/dev/xvda"  # the AL2023 EKS AMIs' root device

@@ -6,7 +6,7 @@ Secure defaults (behaviour, not options):
 - the bucket policy refuses plain-HTTP requests and uploads that ask for any other encryption or key;
 - versioning, a public access block and bucket-owner-enforced object ownership (ACLs off) everywhere;
 - server access logs of every bucket go to the log bucket, under the bucket's purpose as prefix;
-- objects tier down hot -> warm -> archive by `aiplane.tiering`, noncurrent versions expire, and
+- objects tier down hot -> warm -> archive by `aiplane.planning.tiering`, noncurrent versions expire, and
   incomplete multipart uploads are aborted;
 - object events go to EventBridge, so pipelines can react to new weights or datasets without polling.
 
@@ -26,10 +26,11 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from aiplane.tiering import LifecycleRule, Purpose, Tiering, lifecycle_rules
-from components.base import AiplaneComponent
-from components.encryption import rotating_key
-from components.iam import account_key_policy
+from aiplane.components.base import AiplaneComponent
+from aiplane.components.encryption import rotating_key
+from aiplane.components.iam import account_key_policy
+from aiplane.planning.tiering import LifecycleRule, Purpose, Tiering, lifecycle_rules
+from aiplane.spec.storage import LustreSizing, ObjectLock
 
 PURPOSE_TAG = "aiplane:purpose"
 LOG_PURPOSE: Purpose = "logs"
@@ -37,13 +38,6 @@ LOG_PURPOSE: Purpose = "logs"
 TENANT_PURPOSES: tuple[Purpose, ...] = ("datasets", "models", "checkpoints")
 # Ports FSx for Lustre clients and servers talk on (FSx for Lustre user guide, "file system access control with Amazon VPC").
 LUSTRE_PORTS = ((988, 988), (1018, 1023))
-
-
-class ObjectLock(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    mode: Literal["COMPLIANCE", "GOVERNANCE"] = "COMPLIANCE"
-    retention_days: int = Field(ge=1, le=36500)
 
 
 class BucketPlan(BaseModel):
@@ -84,21 +78,6 @@ class ExpressOneZone(BaseModel):
 
     availability_zone: str = Field(description="The GPU pool's zone, by name; the bucket is placed by the zone's id.")
     expire_after_days: int = Field(default=7, ge=1, description="The hot tier holds recent checkpoints only.")
-
-
-class LustreSizing(BaseModel):
-    """Size and speed of a PERSISTENT_2 file system, as FSx for Lustre sells it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    storage_capacity_gib: int = Field(default=1200, ge=1200, description="1200, or a multiple of 2400.")
-    throughput_per_tib: Literal[125, 250, 500, 1000] = Field(default=250, description="MB/s per TiB of storage.")
-
-    @model_validator(mode="after")
-    def _capacity_step(self) -> LustreSizing:
-        if self.storage_capacity_gib != 1200 and self.storage_capacity_gib % 2400:
-            raise ValueError(f"storageCapacityGib {self.storage_capacity_gib} must be 1200 or a multiple of 2400 (PERSISTENT_2 steps)")
-        return self
 
 
 class Lustre(LustreSizing):

@@ -15,12 +15,12 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from components.base import AiplaneComponent
-from components.encryption import encrypted_log_group, rotating_key
-from components.iam import account_key_policy, service_role
-from components.network import ingress_only_security_group
+from aiplane.components.base import AiplaneComponent
+from aiplane.components.encryption import encrypted_log_group, rotating_key
+from aiplane.components.iam import account_key_policy, service_role
+from aiplane.components.network import ingress_only_security_group
+from aiplane.spec.storage import AuroraSettings
 
 POSTGRES_PORT = 5432
 RDS_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
@@ -30,23 +30,7 @@ BACKUP_RETENTION_IN_VAULT_DAYS = 35
 LOG_RETENTION_DAYS = 365
 
 
-class AuroraSettings(BaseModel):
-    """Size and safety of an Aurora PostgreSQL Serverless v2 cluster."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    engine_version: str = Field(default="16.6", pattern=r"^\d+\.\d+$", description="Aurora PostgreSQL with pgvector 0.8.")
-    min_capacity_acu: float = Field(default=0.5, ge=0.5, le=256, multiple_of=0.5)
-    max_capacity_acu: float = Field(default=8, ge=1, le=256, multiple_of=0.5)
-    instances: int = Field(default=2, ge=1, le=16, description="A writer and readers in other zones.")
-    backup_retention_days: int = Field(default=7, ge=1, le=35)
-    deletion_protection: bool = True
-
-    @model_validator(mode="after")
-    def _capacity_ordered(self) -> AuroraSettings:
-        if self.min_capacity_acu > self.max_capacity_acu:
-            raise ValueError(f"minCapacityAcu {self.min_capacity_acu:g} is above maxCapacityAcu {self.max_capacity_acu:g}")
-        return self
 
 
 def rds_identifier(cluster_name: str, database: str) -> str:

@@ -26,12 +26,11 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field
 
-from aiplane.profiles import TENANT_LABEL
-from components.base import AiplaneComponent
-from components.iam import pod_identity_association, pod_identity_role
-from components.model_gateway import GATEWAY_NAME, GATEWAY_PORT
-from components.object_storage import StorageLocation
-from components.vector_db import (
+from aiplane.components.base import AiplaneComponent
+from aiplane.components.iam import pod_identity_association, pod_identity_role
+from aiplane.components.model_gateway import GATEWAY_NAME, GATEWAY_PORT
+from aiplane.components.object_storage import StorageLocation
+from aiplane.components.vector_db import (
     IAM_DATABASE_USER,
     QDRANT_GRPC_PORT,
     QDRANT_HTTP_PORT,
@@ -40,7 +39,13 @@ from components.vector_db import (
     VectorDbArgs,
     VectorEngine,
 )
-from components.workloads import GATEWAY_NAMESPACE, dns_egress, restricted_namespace, service_account
+from aiplane.components.workloads import (
+    GATEWAY_NAMESPACE,
+    dns_egress,
+    restricted_namespace,
+    service_account,
+)
+from aiplane.planning.node_profiles import TENANT_LABEL
 
 WORKLOAD_SERVICE_ACCOUNT = "workload"
 # Containers that state no resources get these, so that nothing escapes the namespace's quota.

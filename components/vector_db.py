@@ -20,7 +20,7 @@ Engines and their secure defaults (behaviour, not options):
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -28,12 +28,17 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 from pydantic import BaseModel, ConfigDict, Field
 
-from components.base import AiplaneComponent
-from components.encryption import rotating_key
-from components.iam import account_key_policy, allow_policy, pod_identity_association, pod_identity_role
-from components.network import ingress_only_security_group
-from components.postgres import AuroraPostgres, AuroraSettings, rds_identifier
-from components.workloads import (
+from aiplane.components.base import AiplaneComponent
+from aiplane.components.encryption import rotating_key
+from aiplane.components.iam import (
+    account_key_policy,
+    allow_policy,
+    pod_identity_association,
+    pod_identity_role,
+)
+from aiplane.components.network import ingress_only_security_group
+from aiplane.components.postgres import AuroraPostgres, rds_identifier
+from aiplane.components.workloads import (
     GATEWAY_NAMESPACE,
     cluster_service,
     container_security_context,
@@ -44,6 +49,13 @@ from components.workloads import (
     restricted_namespace,
     service_account,
 )
+from aiplane.spec.storage import (
+    OpenSearchServerlessEngine,
+    PgvectorEngine,
+    QdrantEngine,
+    VectorEngine,
+    VectorEngineBase,
+)
 
 # qdrant v1.15.4, pinned by digest so a re-pushed tag cannot change what runs.
 QDRANT_IMAGE = "qdrant/qdrant:v1.15.4@sha256:6ac4807063bbecddca0250bfbcff52acf18c22263b904d12919349e6d0a408f1"
@@ -52,37 +64,6 @@ HTTPS_PORT = 443
 DATABASE_NAME = "vectors"
 # The database role clients log in as with an IAM token (created with `GRANT rds_iam`; see docs/storage.md).
 IAM_DATABASE_USER = "vector_client"
-DbName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{2,27}$", description="3-28 characters: OpenSearch's collection name limit.")]
-Namespace = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
-
-
-class _Engine(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: DbName
-    client_namespaces: list[Namespace] = Field(
-        default_factory=list, description="Namespaces whose pods may use the database, besides the model gateway's."
-    )
-
-
-class QdrantEngine(_Engine):
-    engine: Literal["qdrant"]
-    replicas: int = Field(default=3, ge=1, le=15, description="Pods of the StatefulSet; more than one forms a qdrant cluster.")
-    storage_gib: int = Field(default=50, ge=1, le=16384, description="Encrypted gp3 volume per replica.")
-    cpu: str = Field(default="2", pattern=r"^\d+(\.\d+)?m?$")
-    memory: str = Field(default="8Gi", pattern=r"^\d+(Mi|Gi)$")
-
-
-class OpenSearchServerlessEngine(_Engine):
-    engine: Literal["opensearch-serverless"]
-    standby_replicas: bool = Field(default=True, description="Replicas in a second zone; off only for development.")
-
-
-class PgvectorEngine(_Engine, AuroraSettings):
-    engine: Literal["pgvector"]
-
-
-VectorEngine = Annotated[QdrantEngine | OpenSearchServerlessEngine | PgvectorEngine, Field(discriminator="engine")]
 
 
 class VectorDbArgs(BaseModel):
@@ -127,7 +108,7 @@ class VectorDb(AiplaneComponent):
 
     # -- shared ---------------------------------------------------------------------------------------
 
-    def _client_role(self, name: str, engine: _Engine, args: VectorDbArgs, policy: pulumi.Input[str]) -> VectorDbAccess:
+    def _client_role(self, name: str, engine: VectorEngineBase, args: VectorDbArgs, policy: pulumi.Input[str]) -> VectorDbAccess:
         """The IAM role clients reach the database with, bound to `<db>-client` in every client namespace."""
         role = pod_identity_role(
             self, f"{name}-client-role", f"Clients of vector database {engine.name}", permissions_boundary=args.permissions_boundary

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pulumi_aws
 import pytest
+from typer.testing import CliRunner
 
-from aiplane import workspace
-from aiplane.engine import synthesize_stack
-from aiplane.graph import ResourceGraph
+from aiplane.cli import app
 from aiplane.spec import StackSpec
+from aiplane.synth.engine import synthesize_stack
+from aiplane.synth.graph import ResourceGraph
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SHIPPED_STACKS = ("dev", "staging", "prod")
@@ -51,9 +52,22 @@ def aws_endpoint() -> Iterator[str]:
     server.stop()
 
 
+# What a stack needs to plan and be checked: the program, the stack and blueprint files, and the policies.
+PROJECT_FILES = ("Pulumi.yaml", "__main__.py")
+PROJECT_FOLDERS = ("stacks", "blueprints", "policies")
+CHECKOV_VENV = ".venv-checkov"
+
+
 def copy_project(target: Path) -> Path:
-    """A copy of this project to edit or re-point stack files in."""
-    return workspace.copy_project(PROJECT_DIR, target)
+    """A copy of this project to edit or re-point stack files in, with checkov's virtualenv linked, not copied."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        shutil.copy(PROJECT_DIR / name, target / name)
+    for name in PROJECT_FOLDERS:
+        shutil.copytree(PROJECT_DIR / name, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+    if (PROJECT_DIR / CHECKOV_VENV).exists():
+        (target / CHECKOV_VENV).symlink_to((PROJECT_DIR / CHECKOV_VENV).resolve())
+    return target
 
 
 def fixture_project(target: Path, stack_file: Path) -> Path:
@@ -68,3 +82,19 @@ def project_copy(tmp_path, monkeypatch) -> Path:
     """A throwaway copy of the project to edit stack files in, with the working directory inside it."""
     monkeypatch.chdir(tmp_path)
     return copy_project(tmp_path)
+
+
+def edit(project: Path, environment: str, old: str, new: str) -> None:
+    """Replace `old` (which must be there) by `new` in a copied project's stack file."""
+    path = project / "stacks" / f"Pulumi.{environment}.yaml"
+    text = path.read_text()
+    assert old in text, f"fixture text {old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def plan_fails_with(args: list[str], expected_line: str) -> None:
+    """The command exits 2 with exactly this one line on stderr, and no traceback."""
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [expected_line]
+    assert "Traceback" not in result.output

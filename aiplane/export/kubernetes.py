@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from aiplane.graph import GraphResource, ResourceGraph
+from aiplane.synth.graph import GraphResource, ResourceGraph
 
 KUBERNETES_PREFIX = "kubernetes:"
 # Resources that are not objects in the cluster (Helm releases, YAML bundles, providers).

@@ -21,7 +21,7 @@ import re
 from typing import Any
 
 from aiplane.errors import AiplaneError
-from aiplane.graph import GraphResource, ResourceGraph
+from aiplane.synth.graph import GraphResource, ResourceGraph
 
 TERRAFORM_VERSION = "1.9.8"
 AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"

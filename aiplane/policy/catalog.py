@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from aiplane.errors import AiplaneError
-from aiplane.spec import read_yaml
+from aiplane.files import read_yaml
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def _yaml_check(path: Path) -> CheckInfo:
     )
 
 
-def load_catalog(checks_dir: Path) -> list[CheckInfo]:
+def load_check_catalog(checks_dir: Path) -> list[CheckInfo]:
     checks = [info for path in sorted(checks_dir.glob("*.py")) if path.name != "__init__.py" if (info := _python_check(path))]
     checks += [_yaml_check(path) for path in sorted(checks_dir.glob("*.yaml"))]
     ids = [check.id for check in checks]

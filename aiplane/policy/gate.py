@@ -1,120 +1,33 @@
-"""The policy gate: build stacks, scan them with checkov, and judge the findings by profile and waiver.
+"""The policy gate: scan synthesized stacks with checkov, and judge the findings by profile and waiver.
 
-A failed check is a violation when the stack's profile makes it mandatory and no live waiver covers it.
-Profiles live in `policies/profiles/<env>.yaml`, waivers in `policies/waivers.yaml`; both are validated
-before anything runs, and an expired waiver, or one without a reason, is an input error.
+A failed check is a violation when the stack's profile makes it mandatory and no live waiver covers it
+(`aiplane.policy.profiles`). `run_gate` synthesizes the stacks it is named; `check_stacks` takes stacks a
+caller already holds.
 """
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
-
-from aiplane.build import StackBuild, build_stack
-from aiplane.errors import InputError, describe_validation_error
+from aiplane.artifacts import StackArtifacts, plan_stack
+from aiplane.components.tagging import TENANT_TAG
 from aiplane.export.terraform import address, is_exported
-from aiplane.graph import GraphResource
-from aiplane.policy.catalog import CheckInfo, load_catalog
+from aiplane.policy.catalog import CheckInfo, load_check_catalog
+from aiplane.policy.profiles import (
+    Profile,
+    Severity,
+    Waiver,
+    load_profile,
+    load_waivers,
+)
 from aiplane.policy.scanner import CheckovSession, EngineError, Scan
-from aiplane.spec import Model, RetentionMinimums, display_path, known_stacks, read_yaml
-from aiplane.tagging import TENANT_TAG
+from aiplane.synth.graph import GraphResource
 
 # The component that holds a tenant's boundary, named `tenant-<name>` by the platform.
 TENANT_COMPONENT = "aiplane:tenant:TenantBoundary"
 TENANT_COMPONENT_PREFIX = "tenant-"
-
-CheckPattern = str  # an exact id (CKV_AWS_39) or a prefix ending in "_" (CKV_AWS_, AIP_)
-Severity = Literal["mandatory", "advisory"]
-
-
-class AdvisoryEntry(Model):
-    check: CheckPattern = Field(pattern=r"^[A-Z0-9_]+$")
-    reason: str = Field(min_length=10, description="Why this check only advises in this environment.")
-
-
-class Profile(Model):
-    description: str = Field(min_length=1)
-    mandatory: list[CheckPattern] = Field(description="Check ids or id prefixes (ending in _) that block a deploy.")
-    advisory: list[AdvisoryEntry] = Field(default_factory=list)
-    minimum_retention_days: RetentionMinimums = Field(
-        default_factory=RetentionMinimums, description="Floors for the stack's metrics and log retention, checked when it loads."
-    )
-
-    def classify(self, check_id: str) -> tuple[Severity, str | None]:
-        """The most specific matching entry decides; an exact id beats any prefix. Unmatched: advisory."""
-        candidates: list[tuple[int, Severity, str | None]] = []
-        for pattern in self.mandatory:
-            if _matches(pattern, check_id):
-                candidates.append((_specificity(pattern, check_id), "mandatory", None))
-        for entry in self.advisory:
-            if _matches(entry.check, check_id):
-                candidates.append((_specificity(entry.check, check_id), "advisory", entry.reason))
-        if not candidates:
-            return "advisory", "not listed in the profile"
-        _, severity, reason = max(candidates, key=lambda candidate: (candidate[0], candidate[1] == "advisory"))
-        return severity, reason
-
-
-def _matches(pattern: str, check_id: str) -> bool:
-    return check_id == pattern or (pattern.endswith("_") and check_id.startswith(pattern))
-
-
-def _specificity(pattern: str, check_id: str) -> int:
-    return 10_000 if pattern == check_id else len(pattern)
-
-
-class Waiver(Model):
-    check: str = Field(pattern=r"^[A-Z0-9_]+$")
-    resource: str = Field(min_length=1, description="Glob on the resource address, e.g. aws_eks_cluster.cluster-*")
-    stacks: list[str] = Field(min_length=1)
-    reason: str = Field(min_length=20, description="Why the risk is accepted; reviewed like code.")
-    owner: str = Field(min_length=1)
-    expires: date
-
-    def covers(self, check_id: str, resource: str, stack: str) -> bool:
-        return self.check == check_id and stack in self.stacks and fnmatch.fnmatchcase(resource, self.resource)
-
-
-class WaiverFile(Model):
-    waivers: list[Waiver] = Field(default_factory=list)
-
-
-def load_profile(project_dir: Path, environment: str) -> Profile:
-    path = project_dir / "policies" / "profiles" / f"{environment}.yaml"
-    if not path.is_file():
-        raise InputError(f"{display_path(path)}: no policy profile for stack {environment!r}")
-    return _validated(path, Profile)
-
-
-def load_waivers(project_dir: Path, stacks: list[str], today: date) -> list[Waiver]:
-    path = project_dir / "policies" / "waivers.yaml"
-    if not path.is_file():
-        return []
-    waivers = _validated(path, WaiverFile).waivers
-    source = display_path(path)
-    problems = []
-    known = set(known_stacks(project_dir / "stacks"))
-    for index, waiver in enumerate(waivers):
-        if waiver.expires < today:
-            problems.append(f"{source}: waivers[{index}].expires: {waiver.expires.isoformat()} has passed; renew or remove the waiver")
-        for stack in waiver.stacks:
-            if stack not in known:
-                problems.append(f"{source}: waivers[{index}].stacks: {stack!r} is not a stack of this project")
-    if problems:
-        raise InputError(problems)
-    return waivers
-
-
-def _validated(path: Path, model: type[Model]):
-    data = read_yaml(path)
-    try:
-        return model.model_validate(data if data is not None else {})
-    except ValidationError as error:
-        raise InputError(describe_validation_error(display_path(path), error)) from None
 
 
 @dataclass(frozen=True)
@@ -171,14 +84,14 @@ class GateReport:
         return 1 if any(finding.violation for finding in self.findings) else 0
 
 
-def _resource_index(build: StackBuild) -> dict[str, GraphResource]:
+def _resource_index(build: StackArtifacts) -> dict[str, GraphResource]:
     index = {address(resource): resource for resource in build.graph.resources if is_exported(resource)}
     by_urn = {resource.urn: resource for resource in build.graph.resources}
     index.update({manifest.checkov_id: by_urn[manifest.urn] for manifest in build.manifests})
     return index
 
 
-def _tenant_of(build: StackBuild, resource: GraphResource | None, tags: Any) -> str | None:
+def _tenant_of(build: StackArtifacts, resource: GraphResource | None, tags: Any) -> str | None:
     """The tenant a finding concerns: an AWS resource's tenant tag, else the tenant whose boundary built it,
     else (Kubernetes objects carry no tags) the tenant whose namespace the object is in."""
     if isinstance(tags, dict) and tags.get(TENANT_TAG):
@@ -199,7 +112,7 @@ def _tenant_of(build: StackBuild, resource: GraphResource | None, tags: Any) -> 
     return None
 
 
-def _findings(build: StackBuild, results: list[dict], profile: Profile, waivers: list[Waiver]) -> list[Finding]:
+def _findings(build: StackArtifacts, results: list[dict], profile: Profile, waivers: list[Waiver]) -> list[Finding]:
     index = _resource_index(build)
     findings = []
     for result in results:
@@ -232,31 +145,59 @@ def _findings(build: StackBuild, results: list[dict], profile: Profile, waivers:
     return sorted(findings, key=lambda f: (f.stack, f.component, f.tenant or "", f.check_id, f.resource))
 
 
-def run_gate(project_dir: Path, environments: list[str], today: date | None = None) -> GateReport:
-    today = today or date.today()
+@dataclass(frozen=True)
+class PolicyInputs:
+    """What the gate judges findings by, loaded and validated before any stack synthesizes."""
+
+    profiles: dict[str, Profile]
+    waivers: list[Waiver]
+    checks_dir: Path
+    catalog: list[CheckInfo]
+
+
+def load_policy_inputs(project_dir: Path, environments: list[str], today: date | None = None) -> PolicyInputs:
     profiles = {environment: load_profile(project_dir, environment) for environment in environments}
-    waivers = load_waivers(project_dir, environments, today)
+    waivers = load_waivers(project_dir, environments, today or date.today())
     checks_dir = project_dir / "policies" / "checks"
-    catalog = load_catalog(checks_dir)
+    return PolicyInputs(profiles, waivers, checks_dir, load_check_catalog(checks_dir))
+
+
+def run_gate(project_dir: Path, environments: list[str], today: date | None = None) -> GateReport:
+    """`aiplane check --stack`: synthesize and write each stack's artifacts, then judge them."""
+    inputs = load_policy_inputs(project_dir, environments, today)
     session = CheckovSession(project_dir)  # imports checkov while the stacks synthesize
     try:
-        builds = {environment: build_stack(project_dir, environment) for environment in environments}
-        scans = [
-            Scan(environment, plan=build.tfplan, manifests=build.manifests_dir if build.manifests else None)
-            for environment, build in builds.items()
-        ]
-        raw = session.run(scans, checks_dir, {check.id for check in catalog})
+        stacks = [plan_stack(project_dir, environment) for environment in environments]
+        return _judge(session, inputs, stacks)
     finally:
         session.abandon()
-    for environment, build in builds.items():
-        if build.graph.custom_resources and not raw["scans"][environment]["results"]:
-            raise EngineError(f"checkov reported no result at all for stack {environment}; refusing to call that a pass")
-    stacks = [
-        StackResult(
-            environment,
-            build.spec.source,
-            _findings(build, raw["scans"][environment]["results"], profiles[environment], waivers),
-        )
-        for environment, build in builds.items()
+
+
+def check_stacks(project_dir: Path, stacks: list[StackArtifacts], today: date | None = None) -> GateReport:
+    """Judge stacks a caller has already synthesized and written (`write_artifacts`), by the project's policy."""
+    inputs = load_policy_inputs(project_dir, [stack.environment for stack in stacks], today)
+    session = CheckovSession(project_dir)
+    try:
+        return _judge(session, inputs, stacks)
+    finally:
+        session.abandon()
+
+
+def _judge(session: CheckovSession, inputs: PolicyInputs, stacks: list[StackArtifacts]) -> GateReport:
+    scans = [
+        Scan(stack.environment, plan=stack.tfplan, manifests=stack.manifests_dir if stack.manifests else None)
+        for stack in stacks
     ]
-    return GateReport(stacks, catalog, raw["checkov_version"])
+    raw = session.run(scans, inputs.checks_dir, {check.id for check in inputs.catalog})
+    for stack in stacks:
+        if stack.graph.custom_resources and not raw["scans"][stack.environment]["results"]:
+            raise EngineError(f"checkov reported no result at all for stack {stack.environment}; refusing to call that a pass")
+    results = [
+        StackResult(
+            stack.environment,
+            stack.spec.source,
+            _findings(stack, raw["scans"][stack.environment]["results"], inputs.profiles[stack.environment], inputs.waivers),
+        )
+        for stack in stacks
+    ]
+    return GateReport(results, inputs.catalog, raw["checkov_version"])

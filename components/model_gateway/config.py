@@ -14,10 +14,17 @@ from pathlib import Path
 from typing import Literal
 
 import jinja2
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from ruamel.yaml import YAML
 
-from aiplane.routing import TASK_CLASSES, RoutingTable
+from aiplane.planning.routing import TASK_CLASSES, RoutingTable
 
 TEMPLATES = Path(__file__).with_name("templates")
 ENV_REFERENCE = re.compile(r"^os\.environ/[A-Z_][A-Z0-9_]*$")

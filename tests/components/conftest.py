@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aiplane.engine import synthesize_stack
+from aiplane.synth.engine import synthesize_stack
 from tests.conftest import fixture_project
 
 DATA_FIXTURE = Path(__file__).parent / "fixtures" / "Pulumi.data.yaml"

@@ -7,8 +7,12 @@ import json
 import pytest
 from pydantic import ValidationError
 
+from aiplane.components.cluster import (
+    CONTROL_PLANE_LOG_TYPES,
+    ClusterArgs,
+    NodeGroupSizing,
+)
 from aiplane.spec import CORE_ADDONS
-from components.cluster import CONTROL_PLANE_LOG_TYPES, ClusterArgs, NodeGroupSizing
 from tests.conftest import synthesized
 
 CLUSTER = "aws:eks/cluster:Cluster"
@@ -68,7 +72,7 @@ def test_access_entries_not_the_aws_auth_configmap(shipped):
 
 
 def test_listed_admins_get_access_entries_and_no_creator_bootstrap(project_copy):
-    from aiplane.engine import synthesize_stack
+    from aiplane.synth.engine import synthesize_stack
 
     stack = project_copy / "stacks" / "Pulumi.prod.yaml"
     admin = "arn:aws:iam::111122223333:role/platform-admins"
@@ -140,7 +144,7 @@ def test_kubernetes_provider_is_built_from_the_cluster_and_kept_secret(shipped):
 
 
 def test_kubeconfig_from_mock_outputs_is_well_formed():
-    from components.cluster import kubeconfig
+    from aiplane.components.cluster import kubeconfig
 
     _, graph = synthesized("dev")
     cluster = eks(graph)

@@ -9,12 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from aiplane.catalog import load_catalog
-from aiplane.engine import synthesize_stack
+from aiplane.components.gpu_node_pool import AMI_TYPE, KARPENTER_AMI_ALIAS
+from aiplane.components.gpu_software import (
+    EFA_PLUGIN_CHART,
+    GPU_OPERATOR_CHART,
+    KARPENTER_CHART,
+)
+from aiplane.planning.instances import load_instance_catalog
+from aiplane.planning.node_profiles import (
+    GPU_PRODUCT_LABEL,
+    NVLINK_DOMAIN_LABEL,
+    POOL_LABEL,
+    PROFILE_LABEL,
+)
 from aiplane.policy.gate import run_gate
-from aiplane.profiles import GPU_PRODUCT_LABEL, NVLINK_DOMAIN_LABEL, POOL_LABEL, PROFILE_LABEL
-from components.gpu_node_pool import AMI_TYPE, KARPENTER_AMI_ALIAS
-from components.gpu_software import EFA_PLUGIN_CHART, GPU_OPERATOR_CHART, KARPENTER_CHART
+from aiplane.synth.engine import synthesize_stack
 from tests.conftest import fixture_project
 
 FIXTURE = Path(__file__).parent / "fixtures" / "Pulumi.gpu.yaml"
@@ -51,7 +60,7 @@ MANAGED = ("serve", "longctx", "train", "train-a100", "offline")
 def test_every_managed_pool_is_hardened_labelled_and_tainted(stack, pool):
     spec, graph = stack
     pool_spec = next(p for p in spec.platform.compute.pools if p.name == pool)
-    instance = load_catalog().instances[pool_spec.instance_types[0]]
+    instance = load_instance_catalog().instances[pool_spec.instance_types[0]]
     group = node_group(graph, pool).inputs
     template = launch_template(graph, pool).inputs
     assert template["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1}
@@ -70,7 +79,7 @@ def test_every_managed_pool_is_hardened_labelled_and_tainted(stack, pool):
 @pytest.mark.parametrize("pool", MANAGED)
 def test_sizes_come_from_the_capacity_plan(stack, pool):
     spec, graph = stack
-    plan = spec.platform.compute.plan.pool(pool)
+    plan = spec.compute_plan.pool(pool)
     assert node_group(graph, pool).inputs["scalingConfig"] == {
         "minSize": plan.min_nodes,
         "desiredSize": plan.desired_nodes,
@@ -80,16 +89,16 @@ def test_sizes_come_from_the_capacity_plan(stack, pool):
 
 def test_serving_pools_are_sized_by_their_models(stack):
     spec, _ = stack
-    serve = spec.platform.compute.plan.pool("serve")
+    serve = spec.compute_plan.pool("serve")
     assert serve.sized_by == "capacity plan"
     assert 0 < serve.min_nodes <= serve.desired_nodes < serve.max_nodes
-    assert spec.platform.compute.plan.pool("train").sized_by == "stack file"
+    assert spec.compute_plan.pool("train").sized_by == "stack file"
 
 
 @pytest.mark.parametrize(("pool", "instance_type"), [("train", "p5.48xlarge"), ("train-a100", "p4d.24xlarge")])
 def test_training_pools_attach_one_efa_interface_per_network_card(stack, pool, instance_type):
     _, graph = stack
-    instance = load_catalog().instances[instance_type]
+    instance = load_instance_catalog().instances[instance_type]
     interfaces = launch_template(graph, pool).inputs["networkInterfaces"]
     assert len(interfaces) == instance.network_cards == instance.max_efa_interfaces
     assert sorted(i["networkCardIndex"] for i in interfaces) == list(range(instance.network_cards))
@@ -162,7 +171,7 @@ def test_karpenter_pool_has_the_labels_and_taint_of_a_managed_pool(stack):
     node_class = kubernetes_object(graph, "EC2NodeClass", "gpu-embed-nodeclass").inputs
     node_pool = kubernetes_object(graph, "NodePool", "gpu-embed-nodepool").inputs
     template = node_pool["spec"]["template"]
-    instance = load_catalog().instances["g6.xlarge"]
+    instance = load_instance_catalog().instances["g6.xlarge"]
     assert template["metadata"]["labels"] == {
         PROFILE_LABEL: "utility",
         POOL_LABEL: "embed",

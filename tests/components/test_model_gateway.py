@@ -15,12 +15,19 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from aiplane.engine import SECRET_PLACEHOLDER, synthesize_stack
+from aiplane.components.model_gateway import LITELLM_IMAGE
+from aiplane.components.model_gateway.args import ENTRYPOINT
+from aiplane.components.model_gateway.config import (
+    ConfigError,
+    render_config,
+    render_key_requests,
+    validate_config,
+)
+from aiplane.loader import load_stack
+from aiplane.planning.node_profiles import TENANT_LABEL
 from aiplane.platform import gateway_plan
 from aiplane.policy.gate import run_gate
-from aiplane.spec import load_stack
-from components.model_gateway import ENTRYPOINT, LITELLM_IMAGE, TENANT_LABEL
-from components.model_gateway.config import ConfigError, render_config, render_key_requests, validate_config
+from aiplane.synth.engine import SECRET_PLACEHOLDER, synthesize_stack
 from tests.conftest import PROJECT_DIR, SHIPPED_STACKS, fixture_project
 
 GOLDEN = Path(__file__).parent / "golden"

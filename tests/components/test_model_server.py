@@ -8,10 +8,15 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 
-from aiplane.build import build_stack
+from aiplane.artifacts import plan_stack
+from aiplane.components.model_server import (
+    GPU_RESOURCE,
+    RUNNING_METRIC,
+    VLLM_IMAGE,
+    WAITING_METRIC,
+)
+from aiplane.planning.node_profiles import GPU_TAINT, POOL_LABEL
 from aiplane.platform import served_model_plans
-from aiplane.profiles import GPU_TAINT, POOL_LABEL
-from components.model_server import GPU_RESOURCE, RUNNING_METRIC, VLLM_IMAGE, WAITING_METRIC
 from tests.conftest import PROJECT_DIR, SHIPPED_STACKS, fixture_project, synthesized
 
 # Kinds kubernetes-validate has no schema for: custom resources of Karpenter, KEDA and the Prometheus Operator.
@@ -37,7 +42,7 @@ def test_each_server_runs_on_its_pool_with_the_plan_tp_degree_of_gpus(environmen
         (container,) = pod["containers"]
         assert container["resources"]["limits"][GPU_RESOURCE] == str(plan.tensor_parallel)
         assert container["resources"]["requests"] == container["resources"]["limits"]
-        model_plan = next(m for p in spec.platform.compute.plan.pools for m in p.models if m.model == plan.model)
+        model_plan = next(m for p in spec.compute_plan.pools for m in p.models if m.model == plan.model)
         assert plan.tensor_parallel == model_plan.scenario("peak").tensor_parallel
         arguments = dict(zip(container["args"][::2], container["args"][1::2]))
         assert arguments["--tensor-parallel-size"] == str(plan.tensor_parallel)
@@ -104,7 +109,7 @@ FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("Pulumi.*.yaml"))
 )
 def test_every_exported_manifest_passes_kubernetes_validate(stack_file, environment, tmp_path):
     project = fixture_project(tmp_path, stack_file) if stack_file else PROJECT_DIR
-    built = build_stack(project, environment, tmp_path / "build")
+    built = plan_stack(project, environment, tmp_path / "build")
     version = built.spec.platform.cluster.version
     without_schema = set()
     for path in sorted((tmp_path / "build" / "k8s").glob("*.yaml")):

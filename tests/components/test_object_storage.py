@@ -7,11 +7,7 @@ import pulumi
 import pytest
 from pydantic import ValidationError
 
-from aiplane.engine import synthesize
-from aiplane.mockcloud import _digest
-from aiplane.tagging import TENANT_TAG, cost_tag_transformation
-from aiplane.tiering import DEFAULT_TIERING, PURPOSES
-from components.object_storage import (
+from aiplane.components.object_storage import (
     LUSTRE_PORTS,
     PURPOSE_TAG,
     TENANT_PURPOSES,
@@ -21,6 +17,10 @@ from components.object_storage import (
     ObjectStorageArgs,
     TenantStorage,
 )
+from aiplane.components.tagging import TENANT_TAG, cost_tag_transformation
+from aiplane.planning.tiering import DEFAULT_TIERING, PURPOSES
+from aiplane.synth.engine import synthesize
+from aiplane.synth.mockcloud import _digest
 from tests.conftest import synthesized
 
 BUCKET = "aws:s3/bucket:Bucket"

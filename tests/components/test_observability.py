@@ -7,11 +7,15 @@ import json
 import promql_parser
 import pytest
 
-from components.observability import KUBE_PROMETHEUS_STACK_CHART, OTEL_COLLECTOR_CHART, PoolDashboard, dashboards
-from components.observability.metrics import known_metrics
-from components.observability.rules import rule_groups
-from tests.aiplane.test_spec import edit, plan_fails_with
-from tests.conftest import synthesized
+from aiplane.components.observability import (
+    KUBE_PROMETHEUS_STACK_CHART,
+    OTEL_COLLECTOR_CHART,
+    PoolDashboard,
+    dashboards,
+)
+from aiplane.components.observability.metrics import known_metrics
+from aiplane.components.observability.rules import rule_groups
+from tests.conftest import edit, plan_fails_with, synthesized
 
 PANEL_KEYS = {"id", "type", "title", "datasource", "gridPos", "targets"}
 # What the reference architecture asks the dashboards to show together.

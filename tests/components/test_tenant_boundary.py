@@ -8,9 +8,9 @@ import types
 
 import pytest
 
-from aiplane.profiles import TENANT_LABEL, tenant_taint
-from aiplane.tagging import TENANT_TAG
-from components.tenant_boundary import WORKLOAD_SERVICE_ACCOUNT, tenant_group
+from aiplane.components.tagging import TENANT_TAG
+from aiplane.components.tenant_boundary import WORKLOAD_SERVICE_ACCOUNT, tenant_group
+from aiplane.planning.node_profiles import TENANT_LABEL, tenant_taint
 from tests.conftest import synthesized
 
 TENANTS = ("support", "analytics", "research")

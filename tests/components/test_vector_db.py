@@ -8,10 +8,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
-from aiplane.engine import SECRET_PLACEHOLDER, synthesize
-from aiplane.policy.gate import run_gate
-from components.postgres import rds_identifier
-from components.vector_db import (
+from aiplane.components.postgres import rds_identifier
+from aiplane.components.vector_db import (
     GATEWAY_NAMESPACE,
     IAM_DATABASE_USER,
     QDRANT_IMAGE,
@@ -22,7 +20,9 @@ from components.vector_db import (
     VectorDb,
     VectorDbArgs,
 )
-from components.workloads import WORKLOAD_UID
+from aiplane.components.workloads import WORKLOAD_UID
+from aiplane.policy.gate import run_gate
+from aiplane.synth.engine import SECRET_PLACEHOLDER, synthesize
 
 
 def kubernetes_object(graph, kind, name):

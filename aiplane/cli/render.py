@@ -1,0 +1,123 @@
+"""Every table and tree the CLI prints, in one place: commands hand data here and print what comes back."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+from rich.tree import Tree
+
+if TYPE_CHECKING:
+    from aiplane.cost import CostEstimate
+    from aiplane.onboarding import TenantChange
+    from aiplane.planning.compute import ComputePlan
+    from aiplane.preflight import Check
+    from aiplane.spec import BlueprintSpec
+
+PREFLIGHT_COLOURS = {"ok": "green", "warning": "yellow", "blocking": "red"}
+
+
+def component_tree(summary: dict[str, Any]) -> Tree:
+    tree = Tree(f"[bold]pulumi:pulumi:Stack[/bold] {summary['project']}-{summary['stack']}")
+    nodes: dict[str | None, Tree] = {}
+    components = sorted(summary["components"], key=lambda item: item["urn"].count("$"))
+    for component in components:
+        parent = nodes.get(component["parent"], tree)
+        node = parent.add(f"[bold]{component['name']}[/bold] ({component['type']}) · {component['total']} resources")
+        for type_, count in component["byType"].items():
+            node.add(f"{type_} × {count}")
+        nodes[component["urn"]] = node
+    for type_, count in summary["outsideComponents"].items():
+        tree.add(f"{type_} × {count}")
+    return tree
+
+
+def type_table(summary: dict[str, Any]) -> Table:
+    table = Table(title="Resources by type", title_justify="left")
+    table.add_column("type")
+    table.add_column("count", justify="right")
+    for type_, count in summary["byType"].items():
+        table.add_row(type_, str(count))
+    table.add_section()
+    table.add_row("[bold]total[/bold]", f"[bold]{summary['total']}[/bold]")
+    return table
+
+
+def pool_table(plan: ComputePlan) -> Table:
+    table = Table(title="GPU pools", title_justify="left")
+    for column in ("pool", "profile", "instance types", "nodes min / desired / max", "sized by"):
+        table.add_column(column)
+    for pool in plan.pools:
+        sizes = f"{pool.min_nodes} / {pool.desired_nodes} / {pool.max_nodes}"
+        table.add_row(pool.pool, pool.profile, ", ".join(pool.instance_types), sizes, pool.sized_by)
+    return table
+
+
+def capacity_table(plan: ComputePlan) -> Table:
+    table = Table(title="Capacity plan per served model", title_justify="left")
+    table.add_column("model", no_wrap=True)
+    table.add_column("scenario", no_wrap=True)
+    for column in ("conc.", "TP", "batch", "replicas", "nodes", "GPUs", "VRAM GiB", "tok/s", "TPOT ms", "TTFT ms", "latency s", "headroom"):
+        table.add_column(column, justify="right")
+    for pool in plan.pools:
+        for model in pool.models:
+            for scenario in model.scenarios:
+                table.add_row(
+                    f"{model.model} ({pool.pool})" if scenario.scenario == "nominal" else "", scenario.scenario,
+                    str(scenario.concurrency), str(scenario.tensor_parallel), str(scenario.batch_per_replica),
+                    str(scenario.replicas), str(scenario.nodes), str(scenario.gpus), f"{scenario.vram_needed_gib:.0f}",
+                    f"{scenario.output_tokens_per_s_per_replica:.0f}", f"{scenario.time_per_output_token_ms:.1f}",
+                    f"{scenario.time_to_first_token_ms:.0f}", f"{scenario.request_latency_s:.2f}", f"{scenario.headroom:.0%}",
+                )
+            table.add_section()
+    return table
+
+
+def cost_tables(result: CostEstimate, stack: str) -> list[Table]:
+    tables = []
+    for title, totals in (("component", result.by("component")), ("tenant", result.by("tenant"))):
+        table = Table(title=f"Monthly cost by {title} · stack {stack}")
+        table.add_column(title)
+        table.add_column("USD/month", justify="right")
+        for name, usd in totals.items():
+            table.add_row(name, f"{usd:,.2f}")
+        tables.append(table)
+    return tables
+
+
+def preflight_table(results: list[Check], title: str) -> Table:
+    table = Table(title=title)
+    for column in ("check", "subject", "result", "detail"):
+        table.add_column(column)
+    for result in results:
+        table.add_row(result.check, result.subject, f"[{PREFLIGHT_COLOURS[result.status]}]{result.status}[/]", result.detail)
+    return table
+
+
+def blueprints_table() -> Table:
+    table = Table(title="Blueprints (blueprints/)", show_lines=True)
+    for column in ("pattern", "best for", "GPUs", "isolation", "USD/month at defaults"):
+        table.add_column(column, justify="left" if column in ("pattern", "best for", "isolation") else "right", no_wrap=column == "pattern")
+    return table
+
+
+def parameters_table(blueprint: BlueprintSpec) -> Table:
+    table = Table(title="Parameters (--set NAME=VALUE)")
+    for column in ("parameter", "type", "default", "allowed", "meaning"):
+        table.add_column(column)
+    for parameter_name, parameter in blueprint.parameters.items():
+        allowed = ", ".join(map(str, parameter.choices)) if parameter.choices else " – ".join(
+            "" if bound is None else f"{bound:g}" for bound in (parameter.minimum, parameter.maximum)
+        ).strip(" –")
+        default = "required" if parameter.default is None else str(parameter.default)
+        table.add_row(parameter_name, parameter.type, default, allowed, parameter.description)
+    return table
+
+
+def tenant_change_table(change: TenantChange) -> Table:
+    diff = Table(title="What changes")
+    for column in ("", "component", "resources"):
+        diff.add_column(column)
+    for sign, rows in (("+", change.added), ("~", change.changed), ("-", change.removed)):
+        for component, count in sorted(rows.items()):
+            diff.add_row(sign, component, str(count))
+    return diff

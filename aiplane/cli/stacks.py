@@ -1,0 +1,113 @@
+"""Commands on one stack's synthesis: `plan`, `capacity`, `cost`, and `schema` for its file format."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aiplane.cli.app import StackOption, project_dir, stderr, stdout
+from aiplane.cli.render import (
+    capacity_table,
+    component_tree,
+    cost_tables,
+    pool_table,
+    type_table,
+)
+from aiplane.files import display_path
+
+
+def plan(
+    stack: StackOption,
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder. Default: build/STACK.")] = None,
+) -> None:
+    """Synthesize a stack offline (no cloud account, no Pulumi CLI); write its graph and its exports."""
+    from aiplane.artifacts import plan_stack
+
+    started = time.perf_counter()
+    with stderr.status(f"Synthesizing stack {stack} under Pulumi's mocks runtime…", spinner="dots"):
+        built = plan_stack(project_dir(), stack, out)
+    elapsed = time.perf_counter() - started
+    spec, summary, out_dir = built.spec, built.summary, built.out_dir
+
+    stdout.print(f"[bold]aiplane plan[/bold] · stack [bold]{stack}[/bold] · {spec.region} · from {spec.source}")
+    stdout.print(component_tree(summary))
+    stdout.print(type_table(summary))
+    if spec.platform.compute.pools:
+        stdout.print(pool_table(spec.compute_plan))
+        stdout.print(capacity_table(spec.compute_plan))
+    stdout.print(
+        f"Resources: [green]+ {summary['total']} to create[/green] "
+        f"in {len(summary['components'])} components · synthesized in {elapsed:.1f}s"
+    )
+    cost = summary["cost"]
+    stdout.print(
+        f"Estimated cost: [bold]{cost['total']:,.2f} USD/month[/bold] (prices of {cost['priceDate']}, GPU instances of "
+        f"{cost['instancePriceDate']}; `aiplane cost --stack {stack}` for the lines)"
+    )
+    # One line whatever the terminal width: scripts and CI logs grep for it.
+    stdout.print(
+        f"Wrote graph.json, summary.json, tfplan.json and k8s/ ({len(built.manifests)} manifests) to {display_path(out_dir)}", soft_wrap=True
+    )
+
+
+def capacity(
+    stack: StackOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON (as in summary.json).")] = False,
+) -> None:
+    """Size GPU pools from traffic: per served model and scenario (nominal, peak, incident), the VRAM,
+    tensor parallelism, tokens/s, replicas, nodes and headroom. Reads the stack file; deploys nothing."""
+    from aiplane.loader import load_stack
+
+    spec = load_stack(stack, project_dir() / "stacks")
+    plan = spec.compute_plan
+    if as_json:
+        sys.stdout.write(json.dumps(plan.to_dict(), indent=2, sort_keys=True) + "\n")
+        return
+    stdout.print(f"[bold]aiplane capacity[/bold] · stack [bold]{stack}[/bold] · from {spec.source}")
+    if not plan.pools:
+        stdout.print("No GPU pools in this stack (aiplane:platform.compute.pools).")
+        return
+    stdout.print(pool_table(plan))
+    stdout.print(capacity_table(plan))
+    stdout.print(
+        "Scenarios: nominal = half the peak; peak = the stack's figure; incident = 1.3× the peak (retries) plus one "
+        "node lost. Formulas: docs/capacity.md."
+    )
+
+
+def schema(
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder. Default: schemas/ in the project.")] = None,
+) -> None:
+    """Write JSON Schemas for stack files and blueprint files (for editors and CI)."""
+    from aiplane.schema import write_schemas
+
+    target = out if out is not None else project_dir() / "schemas"
+    for path in write_schemas(target):
+        stdout.print(f"Wrote {display_path(path)}")
+
+
+def cost(
+    stack: StackOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
+) -> None:
+    """Estimate a stack's monthly cost from what it synthesizes: per component, per tenant and in all, with the
+    date of the prices used."""
+    from aiplane.cost import estimate
+    from aiplane.synth.engine import synthesize_stack
+
+    with stderr.status(f"Synthesizing stack {stack}…", spinner="dots"):
+        spec, graph = synthesize_stack(project_dir(), stack)
+    result = estimate(spec, graph)
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        return
+    for table in cost_tables(result, stack):
+        stdout.print(table)
+    stdout.print(f"Total: [bold]{result.total:,.2f} USD/month[/bold] · prices of {result.price_date.isoformat()} "
+                 f"(GPU instances {result.instance_price_date.isoformat()}), us-east-1 list prices, 730 hours a month")
+    for item in result.not_estimated:
+        stdout.print(f"Not estimated: {item}", markup=False)

@@ -1,0 +1,127 @@
+"""Commands on blueprints and tenants: `blueprints list/show`, `tenant add/remove`."""
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from aiplane.cli.app import StackOption, project_dir, stderr, stdout
+from aiplane.cli.render import blueprints_table, parameters_table, tenant_change_table
+from aiplane.errors import InputError
+
+if TYPE_CHECKING:
+    from aiplane.onboarding import TenantChange
+
+
+def blueprints_list() -> None:
+    """List the blueprints: pattern, what it is best for, GPUs, isolation and estimated monthly cost at its defaults."""
+    from aiplane.planning.prices import load_prices
+    from aiplane.spec.tenant import Tenant
+    from aiplane.tenancy.blueprints import load_blueprints
+    from aiplane.tenancy.estimate import tenant_monthly_estimate
+    from aiplane.tenancy.expansion import default_plan
+
+    table = blueprints_table()
+    for name, blueprint in load_blueprints(project_dir() / "blueprints").items():
+        plan = default_plan(blueprint)
+        # The tenant's own resources and its gateway key's budget, as AIP_FIN_2 counts them.
+        usd = tenant_monthly_estimate(None, Tenant(name="example", blueprint=name, plan=plan))
+        table.add_row(f"{name}\n{blueprint.title}", blueprint.best_for, str(plan.quota.gpus), plan.isolation, f"{usd:,.0f}")
+    stdout.print(table)
+    stdout.print(f"Estimates: list prices of {load_prices().price_date.isoformat()}; shared GPU pools are the platform's, not the tenant's.")
+
+
+def blueprints_show(name: Annotated[str, typer.Argument(help="The blueprint's name.")]) -> None:
+    """Show one blueprint: its parameters with their defaults, and what it deploys at those defaults."""
+    from ruamel.yaml import YAML
+
+    from aiplane.tenancy.blueprints import load_blueprints
+    from aiplane.tenancy.expansion import default_plan
+
+    blueprints = load_blueprints(project_dir() / "blueprints")
+    if name not in blueprints:
+        raise InputError(f"NAME: {name!r} is not a blueprint (blueprints: {', '.join(blueprints)})")
+    blueprint = blueprints[name]
+    stdout.print(f"[bold]{blueprint.name}[/bold] · {blueprint.title}")
+    stdout.print(f"Best for: {blueprint.best_for}")
+    stdout.print(f"Trade-offs: {blueprint.trade_offs}")
+    stdout.print(parameters_table(blueprint))
+    stdout.print("At its defaults, for a tenant named 'example':")
+    buffer = io.StringIO()
+    YAML().dump(default_plan(blueprint).model_dump(mode="json", by_alias=True, exclude_none=True), buffer)
+    stdout.print(buffer.getvalue(), markup=False, highlight=False)
+
+
+def parse_settings(settings: list[str]) -> dict[str, Any]:
+    """`--set key=value` pairs; values are YAML scalars (16 is a number, true a boolean)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    values: dict[str, Any] = {}
+    for setting in settings:
+        key, separator, raw = setting.partition("=")
+        if not separator or not key.strip():
+            raise InputError(f"--set: {setting!r} is not KEY=VALUE")
+        try:
+            value = YAML(typ="safe", pure=True).load(raw) if raw.strip() else ""
+        except YAMLError:
+            value = raw
+        values[key.strip()] = value
+    return values
+
+
+def tenant_add(
+    name: Annotated[str, typer.Argument(help="The tenant's name; also its namespace.")],
+    blueprint: Annotated[str, typer.Option("--blueprint", "-b", help="The blueprint to onboard it with (see `aiplane blueprints list`).")],
+    stack: StackOption,
+    settings: Annotated[list[str] | None, typer.Option("--set", help="A blueprint parameter, KEY=VALUE; repeat for several.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; leave the stack file as it is.")] = False,
+) -> None:
+    """Add a tenant to a stack: validate and render its blueprint, check the result against policy, then
+    write the stack file (atomically, comments and key order kept).
+
+    Exit 0: added (or would be); 1: the tenant fails policy (nothing written); 2: bad input.
+    """
+    from aiplane.onboarding import propose_tenant_change
+    from aiplane.tenancy.expansion import check_tenant_name
+
+    check_tenant_name(name)
+    entry = {"name": name, "blueprint": blueprint, "parameters": parse_settings(settings or [])}
+    with stderr.status(f"Synthesizing and checking stack {stack} with tenant {name}…", spinner="dots"):
+        change = propose_tenant_change(project_dir(), stack, add=entry)
+    print_tenant_change(change, name, dry_run)
+
+
+def tenant_remove(
+    name: Annotated[str, typer.Argument(help="The tenant to remove.")],
+    stack: StackOption,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; leave the stack file as it is.")] = False,
+) -> None:
+    """Remove a tenant from a stack: the inverse of `tenant add` (the stack file returns to what it was)."""
+    from aiplane.onboarding import propose_tenant_change
+
+    with stderr.status(f"Synthesizing stack {stack} without tenant {name}…", spinner="dots"):
+        change = propose_tenant_change(project_dir(), stack, remove=name)
+    print_tenant_change(change, name, dry_run)
+
+
+def print_tenant_change(change: TenantChange, tenant: str, dry_run: bool) -> None:
+    from aiplane.files import write_text_atomic
+
+    stdout.print(f"[bold]aiplane tenant {change.action}[/bold] · {tenant} · stack [bold]{change.environment}[/bold] · {change.source}")
+    stdout.print(tenant_change_table(change))
+    if change.findings is not None:
+        violations = [finding for finding in change.findings if finding.violation]
+        passed = sum(1 for finding in change.findings if finding.status == "passed")
+        stdout.print(f"Policy for tenant {tenant}: {passed} passed, {len(violations)} violations")
+        for finding in violations:
+            stdout.print(f"  violation {finding.check_id} {finding.check_name} · {finding.resource}", markup=False)
+        if violations:
+            stdout.print(f"Not written: tenant {tenant} fails policy in stack {change.environment}.")
+            raise typer.Exit(1)
+    if dry_run:
+        stdout.print(f"Dry run: {change.source} left as it was.")
+        return
+    write_text_atomic(change.path, change.text)
+    stdout.print(f"Wrote {change.source}")

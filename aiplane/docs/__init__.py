@@ -1,0 +1,73 @@
+"""Generated files: one registry of every file aiplane generates from its own code, with its generator.
+
+`python -m aiplane.docs --write` (`make docs`) rewrites the stale ones; `--check` lists them and exits 1.
+One test, parametrized over `GENERATED`, fails while any file differs from what its generator renders, so
+references cannot drift from the code they describe.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class GeneratedFile:
+    path: str  # relative to the project
+    render: Callable[[Path], str]  # the project folder -> the file's whole expected text
+
+    def expected(self, project_dir: Path) -> str:
+        return self.render(project_dir)
+
+    def is_current(self, project_dir: Path) -> bool:
+        target = project_dir / self.path
+        return target.is_file() and target.read_text(encoding="utf-8") == self.expected(project_dir)
+
+
+def _readme(project_dir: Path) -> str:
+    from aiplane.docs.cli import render_cli_reference, replace_block
+
+    return replace_block((project_dir / "README.md").read_text(encoding="utf-8"), render_cli_reference())
+
+
+def _schema(name: str) -> Callable[[Path], str]:
+    def render(_: Path) -> str:
+        from aiplane.schema import render_schemas
+
+        return render_schemas()[name]
+
+    return render
+
+
+def _policies(project_dir: Path) -> str:
+    from aiplane.docs.policies import render_policy_docs
+
+    return render_policy_docs(project_dir)
+
+
+def _blueprints(project_dir: Path) -> str:
+    from aiplane.docs.blueprints import render_blueprint_docs
+
+    return render_blueprint_docs(project_dir / "blueprints")
+
+
+def _plain(module: str, function: str) -> Callable[[Path], str]:
+    def render(_: Path) -> str:
+        import importlib
+
+        return getattr(importlib.import_module(module), function)()
+
+    return render
+
+
+GENERATED: tuple[GeneratedFile, ...] = (
+    GeneratedFile("README.md", _readme),
+    GeneratedFile("schemas/stack.schema.json", _schema("stack.schema.json")),
+    GeneratedFile("schemas/blueprint.schema.json", _schema("blueprint.schema.json")),
+    GeneratedFile("docs/components.md", _plain("aiplane.docs.components", "render_component_docs")),
+    GeneratedFile("docs/compute.md", _plain("aiplane.docs.compute", "render_compute_docs")),
+    GeneratedFile("docs/storage.md", _plain("aiplane.docs.storage", "render_storage_docs")),
+    GeneratedFile("docs/serving.md", _plain("aiplane.docs.serving", "render_serving_docs")),
+    GeneratedFile("docs/blueprints.md", _blueprints),
+    GeneratedFile("docs/policies.md", _policies),
+)

@@ -1,0 +1,55 @@
+"""What every model of a stack file shares: the strict base model and the field types of AWS and Kubernetes names."""
+from __future__ import annotations
+
+from ipaddress import AddressValueError, IPv4Network, NetmaskValueError
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy API reference).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+
+class Model(BaseModel):
+    """Strict base: camelCase keys in files, unknown keys rejected, immutable once loaded."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, validate_by_alias=True, validate_by_name=False
+    )
+
+
+def _ipv4_network(value: str) -> str:
+    try:
+        network = IPv4Network(value, strict=True)
+    except (AddressValueError, NetmaskValueError, ValueError):
+        raise ValueError("is not a valid IPv4 network") from None
+    return str(network)
+
+
+def _log_retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(f"is not a retention CloudWatch Logs accepts ({', '.join(map(str, LOG_RETENTION_DAYS))})")
+    return value
+
+
+Ipv4Cidr = Annotated[str, AfterValidator(_ipv4_network)]
+RetentionDays = Annotated[int, AfterValidator(_log_retention)]
+InstanceType = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")]
+IamPrincipalArn = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")]
+AvailabilityZone = Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$")]
+
+
+def _user_tag_key(value: str) -> str:
+    if value.startswith(("aws:", "aiplane:")):
+        raise ValueError("uses a reserved prefix (aws: belongs to AWS, aiplane: to the cost-allocation tags)")
+    return value
+
+
+TagKey = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w .:/=+@-]+$"), AfterValidator(_user_tag_key)]
+
+
+PoolName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
+# Model names become Kubernetes Service names (DNS labels) and LiteLLM model groups.
+ModelName = Annotated[str, Field(pattern=r"^[a-z]([-a-z0-9]{0,46}[a-z0-9])?$")]
+KubernetesName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]

@@ -1,0 +1,95 @@
+"""The CLI end to end: `aiplane plan` and `aiplane schema`, and the generated docs that must not drift."""
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from aiplane.cli import app
+from aiplane.schema import render_schemas
+from tests.conftest import PROJECT_DIR
+
+runner = CliRunner()
+
+
+def test_plan_prints_a_preview_and_writes_graph_and_summary(project_copy):
+    result = runner.invoke(app, ["plan", "--stack", "prod"])
+    assert result.exit_code == 0, result.output
+    out = project_copy / "build" / "prod"
+    graph = json.loads((out / "graph.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
+    custom = [r for r in graph["resources"] if r["custom"]]
+    assert summary["total"] == len(custom) > 50
+    assert sum(c["total"] for c in summary["components"]) + sum(summary["outsideComponents"].values()) == summary["total"]
+    assert "network (aiplane:network:Network)" in result.stdout
+    assert "cluster (aiplane:cluster:Cluster)" in result.stdout
+    assert "aws:ec2/natGateway:NatGateway × 3" in result.stdout
+    assert "gpu-train (aiplane:gpu:GpuNodePool)" in result.stdout
+    assert "gpu-software (aiplane:gpu:GpuSoftware)" in result.stdout
+    assert "GPU pools" in result.stdout and "llama-3-1-70b (chat)" in result.stdout
+    assert f"Resources: + {summary['total']} to create in {len(summary['components'])} components" in result.stdout
+    assert "storage (aiplane:storage:ObjectStorage)" in result.stdout
+    assert "vector-rag (aiplane:vectordb:VectorDb)" in result.stdout
+    assert "gateway (aiplane:gateway:ModelGateway)" in result.stdout
+    assert "tenant-research (aiplane:tenant:TenantBoundary)" in result.stdout
+    # network, cluster, GPU software, three GPU pools and the research tenant's, storage and its research
+    # buckets, two vector databases, the model serving plane with its two servers, the gateway, and three
+    # tenant boundaries with their two vector databases, and the observability plane
+    assert len(summary["components"]) == 21
+    assert "observability (aiplane:observability:Observability)" in result.stdout
+    assert summary["cost"]["total"] > 0
+    manifests = len(list((out / "k8s").glob("*.yaml")))
+    kubernetes_objects = [
+        r for r in graph["resources"] if r["custom"] and r["type"].startswith("kubernetes:") and "helm.sh" not in r["type"]
+    ]
+    assert manifests == len(kubernetes_objects) == 80
+    assert f"Wrote graph.json, summary.json, tfplan.json and k8s/ ({manifests} manifests) to build/prod" in result.stdout
+    assert json.loads((out / "tfplan.json").read_text())["planned_values"]["root_module"]["resources"]
+
+
+def test_plan_output_is_byte_identical_across_runs(project_copy, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    for out in (first, second):
+        assert runner.invoke(app, ["plan", "--stack", "dev", "--out", str(out)]).exit_code == 0
+    for name in ("graph.json", "summary.json"):
+        assert (first / name).read_bytes() == (second / name).read_bytes()
+
+
+def test_a_failed_plan_leaves_earlier_output_untouched(project_copy):
+    assert runner.invoke(app, ["plan", "--stack", "dev"]).exit_code == 0
+    graph_file = project_copy / "build" / "dev" / "graph.json"
+    before = graph_file.read_bytes()
+    stack = project_copy / "stacks" / "Pulumi.dev.yaml"
+    stack.write_text(stack.read_text().replace("azCount: 2", "azCount: 9"))
+    assert runner.invoke(app, ["plan", "--stack", "dev"]).exit_code == 2
+    assert graph_file.read_bytes() == before
+
+
+def test_errors_inside_the_program_exit_3_without_a_traceback(project_copy):
+    (project_copy / "__main__.py").write_text("raise RuntimeError('the program broke')\n")
+    result = runner.invoke(app, ["plan", "--stack", "dev"])
+    assert result.exit_code == 3
+    assert result.stderr.strip() == (
+        "aiplane: internal error: RuntimeError: the program broke (rerun with --debug for details)"
+    )
+
+
+def test_schema_command_writes_what_is_committed(tmp_path):
+    result = runner.invoke(app, ["schema", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for name, text in render_schemas().items():
+        assert (tmp_path / name).read_text() == text
+
+
+def test_stack_schema_describes_the_stack_file():
+    schema = json.loads(render_schemas()["stack.schema.json"])
+    config = schema["$defs"]["StackConfig"]
+    assert set(config["properties"]) == {"aws:region", "aws:profile", "aws:allowedAccountIds", "aiplane:platform", "aiplane:tenants"}
+    assert config["additionalProperties"] is False
+    network = schema["$defs"]["NetworkSpec"]["properties"]
+    assert {"cidr", "azCount", "natGateways", "flowLogs"} <= set(network)
+
+
+def test_shipped_stack_files_point_editors_at_the_schema():
+    for stack in (PROJECT_DIR / "stacks").glob("Pulumi.*.yaml"):
+        assert stack.read_text().startswith("# yaml-language-server: $schema=../schemas/stack.schema.json\n"), stack.name
