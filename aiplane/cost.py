@@ -13,7 +13,7 @@ from typing import Any
 
 from aiplane.components.tagging import TENANT_TAG
 from aiplane.planning.instances import load_instance_catalog
-from aiplane.planning.prices import instance_price, load_prices
+from aiplane.planning.prices import instance_price, load_prices, self_hosted_usd_per_token
 from aiplane.spec.stack import StackSpec
 from aiplane.synth.graph import GraphResource, ResourceGraph
 
@@ -36,6 +36,8 @@ class CostEstimate:
     instance_price_date: date
     lines: list[CostLine] = field(default_factory=list)
     not_estimated: list[str] = field(default_factory=list)
+    # USD per token of each served model, as the gateway meters self-hosted use (`served_token_prices`).
+    served_usd_per_token: dict[str, float] = field(default_factory=dict)
 
     @property
     def total(self) -> float:
@@ -64,12 +66,15 @@ class CostEstimate:
                 for line in self.lines
             ],
             "notEstimated": self.not_estimated,
+            "servedUsdPerMillionTokens": {model: round(usd * 1e6, 4) for model, usd in sorted(self.served_usd_per_token.items())},
         }
 
 
 def estimate(spec: StackSpec, graph: ResourceGraph) -> CostEstimate:
     prices = load_prices()
-    result = CostEstimate(spec.environment, prices.price_date, load_instance_catalog().price_date)
+    result = CostEstimate(
+        spec.environment, prices.price_date, load_instance_catalog().price_date, served_usd_per_token=served_token_prices(spec)
+    )
     hours = prices.hours_per_month
     launch_templates = {resource.urn: resource for resource in graph.of_type("aws:ec2/launchTemplate:LaunchTemplate")}
     storage = spec.platform.storage
@@ -142,3 +147,19 @@ def estimate(spec: StackSpec, graph: ResourceGraph) -> CostEstimate:
         if resource.type == "kubernetes:karpenter.sh/v1:NodePool":
             result.not_estimated.append(f"{resource.name}: Karpenter nodes (scale from zero; billed as launched)")
     return result
+
+
+def served_token_prices(spec: StackSpec) -> dict[str, float]:
+    """Each served model's cost per token on its pool at the peak scenario of the capacity plan."""
+    prices = {}
+    for model in spec.platform.compute.models:
+        pool = spec.compute_plan.pool(model.pool)
+        peak = next(candidate for candidate in pool.models if candidate.model == model.name).scenario("peak")
+        hourly = instance_price(pool.instance_types[0])
+        if hourly is None:
+            continue
+        prices[model.name] = self_hosted_usd_per_token(
+            hourly, pool.gpus_per_node, peak.tensor_parallel, peak.batch_per_replica, peak.request_latency_s,
+            model.prompt_tokens, model.completion_tokens,
+        )
+    return prices

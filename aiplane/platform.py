@@ -47,6 +47,7 @@ from aiplane.components.tenant_boundary import (
 )
 from aiplane.components.vector_db import VectorDb, VectorDbArgs
 from aiplane.components.workloads import PROMETHEUS_URL
+from aiplane.cost import served_token_prices
 from aiplane.planning.instances import load_instance_catalog
 from aiplane.planning.node_profiles import NODE_PROFILES
 from aiplane.planning.routing import Degradation, build_table
@@ -175,6 +176,7 @@ def gateway_plan(spec: StackSpec) -> GatewayPlan:
     return GatewayPlan(
         routing=build_table(spec.platform.gateway_routes, gateway.fallbacks, tiers),
         served={model.name: server_endpoint(model.name) for model in spec.platform.compute.models},
+        served_usd_per_token=served_token_prices(spec),
         providers=[
             ProviderModel(
                 name=provider.name,
@@ -281,8 +283,8 @@ def build_model_serving(spec: StackSpec, cluster: Cluster, storage: ObjectStorag
             weights_bucket=storage.bucket_names["models"],
             weights_key_arn=storage.kms_key_arn,
             prometheus_url=PROMETHEUS_URL,
+            pool_nodes=gpu_pools,
         ),
-        opts=pulumi.ResourceOptions(depends_on=list(gpu_pools.values())),
     )
 
 

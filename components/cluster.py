@@ -40,6 +40,12 @@ EBS_CSI_ADDON = "aws-ebs-csi-driver"
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
 EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 ENCRYPTED_STORAGE_CLASS = "gp3-encrypted"
+# The VPC CNI enforces NetworkPolicy only when asked to (its network policy agent is off by default; EKS user
+# guide, "Restrict pod network traffic with Kubernetes network policies"): without this every policy aiplane
+# writes, the tenants' default-deny among them, would be stored and ignored.
+ADDON_CONFIGURATION = {"vpc-cni": {"enableNetworkPolicy": "true"}}
+# What a pod needs from the cluster before it can run: a node, its pod network and DNS.
+PODS_NEED = ("vpc-cni", "coredns")
 
 
 class ClusterArgs(BaseModel):
@@ -188,6 +194,7 @@ class Cluster(AiplaneComponent):
                     resolve_conflicts_on_create="OVERWRITE",
                     resolve_conflicts_on_update="OVERWRITE",
                     pod_identity_associations=identities,
+                    configuration_values=json.dumps(ADDON_CONFIGURATION[addon]) if addon in ADDON_CONFIGURATION else None,
                 ),
                 opts=self.child(depends_on=depends_on or None),
             )
@@ -201,8 +208,13 @@ class Cluster(AiplaneComponent):
                 lambda values: kubeconfig(*values, region=args.region)
             )
         )
+        # Every Kubernetes object is created through this provider, so it waits for what pods need: a Helm release
+        # or a Deployment that starts before any node exists waits out its await timeout and fails (and an
+        # atomic release uninstalls itself).
         self.provider = k8s.Provider(
-            f"{name}-k8s", k8s.ProviderArgs(kubeconfig=self.kubeconfig, enable_server_side_apply=True), opts=self.child()
+            f"{name}-k8s",
+            k8s.ProviderArgs(kubeconfig=self.kubeconfig, enable_server_side_apply=True),
+            opts=self.child(depends_on=[node_group, *(addons[addon] for addon in PODS_NEED if addon in addons)]),
         )
         self.storage_class = None
         if volume_key is not None:

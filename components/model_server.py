@@ -28,13 +28,12 @@ from aiplane.components.iam import pod_identity_association, pod_identity_role
 from aiplane.components.workloads import (
     GATEWAY_NAMESPACE,
     MONITORING_NAMESPACE,
-    OTLP_ENDPOINT,
+    autoscaled,
     cluster_service,
     container_security_context,
     dns_egress,
     namespaces_peer,
     one_at_a_time_budget,
-    otlp_egress,
     pod_security_context,
     service_account,
 )
@@ -74,6 +73,7 @@ class ModelServerArgs(BaseModel):
     namespace: Any = Field(description="k8s.core.v1.Namespace the servers share")
     prometheus_url: str = Field(description="Where KEDA queries the serving signals")
     depends_on: list[Any] = Field(default_factory=list, description="The autoscaler's installation, which brings its CRDs")
+    nodes: list[Any] = Field(default_factory=list, description="What brings the GPU nodes the pods run on (the pool's component)")
 
     @model_validator(mode="after")
     def _replicas_ordered(self) -> ModelServerArgs:
@@ -107,7 +107,9 @@ def vllm_arguments(args: ModelServerArgs, weights: str) -> list[str]:
         "--gpu-memory-utilization", "0.90",
         "--port", str(VLLM_PORT),
         "--disable-log-requests",
-        "--otlp-traces-endpoint", OTLP_ENDPOINT,
+        # No --otlp-traces-endpoint: vLLM refuses to start with it unless the OpenTelemetry SDK and exporter are
+        # installed, and the pinned vllm/vllm-openai image ships neither (vLLM's OpenTelemetry example installs
+        # them into its own image). The gateway traces every request it sends here.
     ]
 
 
@@ -143,7 +145,9 @@ class ModelServer(AiplaneComponent):
                     spec=self._pod_spec(args, weights),
                 ),
             ),
-            opts=on_cluster,
+            opts=autoscaled(
+                pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=args.nodes)), STARTUP_ALLOWANCE_SECONDS
+            ),
         )
         cluster_service(f"{name}-service", metadata, selector, {"http": VLLM_PORT}, on_cluster)
         one_at_a_time_budget(f"{name}-pdb", metadata, selector, on_cluster)
@@ -161,7 +165,6 @@ class ModelServer(AiplaneComponent):
                 ],
                 egress=[
                     dns_egress(),
-                    otlp_egress(),
                     # Weights stream from S3 over HTTPS (through the VPC's gateway endpoint).
                     k8s.networking.v1.NetworkPolicyEgressRuleArgs(
                         to=[k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr="0.0.0.0/0"))],

@@ -53,6 +53,9 @@ class ModelServingArgs(BaseModel):
     weights_bucket: Any = Field(description="pulumi.Input[str]: the models bucket")
     weights_key_arn: Any
     prometheus_url: str
+    pool_nodes: dict[str, Any] = Field(
+        default_factory=dict, description="Per pool, what brings its nodes (a GpuNodePool): a server's pods wait for their pool's nodes"
+    )
 
 
 class ModelServing(AiplaneComponent):
@@ -83,6 +86,7 @@ class ModelServing(AiplaneComponent):
                     namespace=namespace,
                     prometheus_url=args.prometheus_url,
                     depends_on=[keda],
+                    nodes=[args.pool_nodes[model.pool]] if model.pool in args.pool_nodes else [],
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

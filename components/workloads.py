@@ -30,6 +30,23 @@ def otlp_egress() -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
         ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=OTLP_PORT)],
     )
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+# pulumi-kubernetes waits this long for a Deployment to become ready unless told otherwise (its await logic).
+DEFAULT_DEPLOYMENT_AWAIT_SECONDS = 600
+# Beyond a pod's own startup allowance, what a rollout waits for before the container starts: a node
+# launched for it (Karpenter or a scaling node group) and a large image pulled.
+NODE_AND_IMAGE_SECONDS = 600
+
+
+def autoscaled(opts: pulumi.ResourceOptions, startup_seconds: int) -> pulumi.ResourceOptions:
+    """Options of a Deployment that an autoscaler (HPA, KEDA) scales and whose pods may take `startup_seconds`
+    to start: Pulumi creates it with the planned replicas, then leaves `spec.replicas` to the autoscaler's field
+    manager (server-side apply would otherwise conflict on the next update), and waits for the rollout as long
+    as the startup allowance plus a node and an image pull, not its 10-minute default."""
+    wait = f"{startup_seconds + NODE_AND_IMAGE_SECONDS}s"
+    return pulumi.ResourceOptions.merge(
+        opts,
+        pulumi.ResourceOptions(ignore_changes=["spec.replicas"], custom_timeouts=pulumi.CustomTimeouts(create=wait, update=wait)),
+    )
 
 
 def restricted_namespace(name: str, namespace: str, labels: dict[str, str], opts: pulumi.ResourceOptions) -> k8s.core.v1.Namespace:

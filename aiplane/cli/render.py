@@ -84,6 +84,15 @@ def cost_tables(result: CostEstimate, stack: str) -> list[Table]:
     return tables
 
 
+def token_price_table(result: CostEstimate, stack: str) -> Table:
+    table = Table(title=f"Self-hosted tokens, as the gateway meters them · stack {stack}")
+    table.add_column("served model")
+    table.add_column("USD per 1M tokens", justify="right")
+    for model, usd in sorted(result.served_usd_per_token.items()):
+        table.add_row(model, f"{usd * 1e6:,.4f}")
+    return table
+
+
 def preflight_table(results: list[Check], title: str) -> Table:
     table = Table(title=title)
     for column in ("check", "subject", "result", "detail"):

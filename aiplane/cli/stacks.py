@@ -15,6 +15,7 @@ from aiplane.cli.render import (
     component_tree,
     cost_tables,
     pool_table,
+    token_price_table,
     type_table,
 )
 from aiplane.files import display_path
@@ -107,6 +108,8 @@ def cost(
         return
     for table in cost_tables(result, stack):
         stdout.print(table)
+    if result.served_usd_per_token:
+        stdout.print(token_price_table(result, stack))
     stdout.print(f"Total: [bold]{result.total:,.2f} USD/month[/bold] · prices of {result.price_date.isoformat()} "
                  f"(GPU instances {result.instance_price_date.isoformat()}), us-east-1 list prices, 730 hours a month")
     for item in result.not_estimated:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from aiplane.loader import known_stacks
-from aiplane.policy.catalog import load_check_catalog
+from aiplane.policy.catalog import in_order, load_check_catalog
+from aiplane.policy.graph_checks import graph_check_catalog
 from aiplane.policy.profiles import load_profile
 
 AREAS = {
@@ -18,11 +19,12 @@ AREAS = {
     "FIN": "FinOps",
     "GW": "Gateway",
     "TEN": "Tenancy",
+    "DEP": "Deploy safety (on the graph)",
 }
 
 
 def render_policy_docs(project_dir: Path) -> str:
-    catalog = load_check_catalog(project_dir / "policies" / "checks")
+    catalog = in_order([*load_check_catalog(project_dir / "policies" / "checks"), *graph_check_catalog()])
     stacks = known_stacks(project_dir / "stacks")
     profiles = {stack: load_profile(project_dir, stack) for stack in stacks}
     lines = [
@@ -33,7 +35,8 @@ def render_policy_docs(project_dir: Path) -> str:
         "`aiplane check` runs checkov's built-in AWS and Kubernetes checks and the aiplane checks below on what",
         "each stack synthesizes. A profile per stack (`policies/profiles/<stack>.yaml`) decides which failures",
         "block a deploy (mandatory) and which only advise; `policies/waivers.yaml` holds time-limited,",
-        "owned exceptions.",
+        "owned exceptions. The `AIP_DEP_*` checks run on the synthesized graph itself, not in checkov: they read",
+        "what no export carries (resource options, providers, the order the Pulumi engine creates things in).",
         "",
         "## Profiles",
         "",
@@ -58,7 +61,7 @@ def render_policy_docs(project_dir: Path) -> str:
                 "",
                 f"- resources: {', '.join(f'`{r}`' for r in check.resources)}",
                 f"- mandatory in: {', '.join(enforced) or 'none'}",
-                f"- source: `policies/checks/{check.source}`",
+                f"- source: `{check.path}`",
                 "",
             ]
     return "\n".join(lines).rstrip() + "\n"

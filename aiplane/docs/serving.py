@@ -31,7 +31,7 @@ from aiplane.components.observability import (
     OTEL_COLLECTOR_CHART,
 )
 from aiplane.components.vector_db import QDRANT_IMAGE
-from aiplane.components.workloads import PROMETHEUS_URL
+from aiplane.components.workloads import NODE_AND_IMAGE_SECONDS, PROMETHEUS_URL
 from aiplane.planning.node_profiles import TENANT_LABEL
 from aiplane.planning.routing import LARGE_MODEL_TASKS, SMALL_MODEL_TASKS
 
@@ -40,6 +40,7 @@ SERVING_DOC = Path("docs") / "serving.md"
 SOURCES = {
     "litellm-config": ("LiteLLM proxy: config.yaml settings", "https://docs.litellm.ai/docs/proxy/config_settings"),
     "litellm-keys": ("LiteLLM proxy: virtual keys", "https://docs.litellm.ai/docs/proxy/virtual_keys"),
+    "litellm-pricing": ("LiteLLM proxy: custom pricing for models", "https://docs.litellm.ai/docs/proxy/custom_pricing"),
     "litellm-reliability": ("LiteLLM proxy: fallbacks, retries, timeouts, cooldowns", "https://docs.litellm.ai/docs/proxy/reliability"),
     "vllm-server": ("vLLM: OpenAI-compatible server", "https://docs.vllm.ai/en/stable/serving/openai_compatible_server.html"),
     "vllm-metrics": ("vLLM: production metrics", "https://docs.vllm.ai/en/stable/usage/metrics/"),
@@ -73,7 +74,11 @@ def render_serving_docs() -> str:
         "- weights streamed from the models bucket, `s3://<models bucket>/<weightsPrefix>` (default `<name>/`), with vLLM's",
         "  Run:ai model streamer [vllm-runai], through an IAM role that may read that prefix and decrypt with the storage key;",
         f"- a shared-memory volume for NCCL, readiness and liveness on `/health` (port {VLLM_PORT}), and a start-up allowance",
-        f"  of {STARTUP_ALLOWANCE_SECONDS // 60} minutes for loading weights;",
+        f"  of {STARTUP_ALLOWANCE_SECONDS // 60} minutes for loading weights; Pulumi waits for the rollout that long plus",
+        f"  {NODE_AND_IMAGE_SECONDS // 60} minutes for a node and the image (`customTimeouts`), and only after its pool's nodes exist;",
+        "- `spec.replicas` set at creation and then left to KEDA (`ignoreChanges`), so `pulumi up` never fights the autoscaler;",
+        "- no traces: vLLM refuses to start with `--otlp-traces-endpoint` unless the OpenTelemetry SDK is installed, and the",
+        "  pinned `vllm/vllm-openai` image ships none; the gateway traces every request it sends to a server;",
         "- a Service, a PodDisruptionBudget, and a NetworkPolicy admitting only the gateway and Prometheus;",
         f"- a KEDA ScaledObject between the plan's nominal and incident replicas on `{WAITING_METRIC}` (queue depth) and",
         f"  `{RUNNING_METRIC}` (running requests) from Prometheus at `{PROMETHEUS_URL}` [vllm-metrics] [keda-prometheus].",
@@ -99,8 +104,13 @@ def render_serving_docs() -> str:
         "2. then, for a tier with `degrade`, the tier's degraded deployment: the smaller model, answers capped at",
         "   `maxTokens`, and `tools`/`tool_choice` dropped unless `tools: true`.",
         "",
-        f"A deployment that fails {ALLOWED_FAILS} times sits out for {COOLDOWN_SECONDS} s. `aiplane.planning.routing.resolve` walks the",
+        f"The router is configured to cool a deployment down for {COOLDOWN_SECONDS} s after {ALLOWED_FAILS} failures; as deployed,",
+        "LiteLLM treats that value as unset (it is its default) and never cools down a model group with a single deployment,",
+        "so a failing model is retried on each request before its fallbacks are. `aiplane.planning.routing.resolve` walks the",
         "same chain, and the tests use it to prove where each tier's requests go when models are overloaded.",
+        "",
+        "The degraded deployment's `maxTokens` is that deployment's default `max_tokens`: a request that asks for more",
+        "tokens gets more. It shortens answers of clients that do not ask, not of those that do.",
         "",
         "### Keys, budgets and limits",
         "",
@@ -108,6 +118,13 @@ def render_serving_docs() -> str:
         "[litellm-keys]. Key values are generated at deploy time into the `litellm-credentials` Secret; a Job registers each",
         "key through the proxy's admin API, with aliases that map the task classes to the key's tier. Keys, budgets and",
         "spend live in the gateway's Aurora PostgreSQL database.",
+        "",
+        "Self-hosted tokens count against budgets: each served model's deployments carry `input_cost_per_token` and",
+        "`output_cost_per_token` [litellm-pricing], both the model's cost per token on its pool at the capacity plan's peak:",
+        "a replica's share of its node's hourly price (its tensor-parallel GPUs) over the tokens, prompt and completion,",
+        "it serves in an hour at that load (`batch / request latency × 3600 × (prompt + completion tokens)`). A replica busy",
+        "at the peak is charged what its GPUs cost; idle capacity stays the platform's. `aiplane cost --stack STACK` lists",
+        "the figures per served model. Provider models keep LiteLLM's own price map.",
         "",
         "### Credentials",
         "",

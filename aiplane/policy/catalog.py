@@ -20,11 +20,16 @@ class CheckInfo:
     title: str
     why: str
     resources: tuple[str, ...]
-    source: str
+    source: str  # the file's name
+    folder: str = "policies/checks"  # checkov's checks; aiplane's graph checks live in the package
 
     @property
     def area(self) -> str:
         return self.id.split("_")[1]
+
+    @property
+    def path(self) -> str:
+        return f"{self.folder}/{self.source}"
 
 
 def _python_check(path: Path) -> CheckInfo | None:
@@ -72,4 +77,9 @@ def load_check_catalog(checks_dir: Path) -> list[CheckInfo]:
     duplicated = sorted({check_id for check_id in ids if ids.count(check_id) > 1})
     if duplicated:
         raise AiplaneError(f"{checks_dir}: check ids used twice: {', '.join(duplicated)}")
+    return in_order(checks)
+
+
+def in_order(checks: list[CheckInfo]) -> list[CheckInfo]:
+    """By area, then by number within it (AIP_GPU_2 before AIP_GPU_10)."""
     return sorted(checks, key=lambda check: (check.area, int(check.id.rsplit("_", 1)[1])))

@@ -14,7 +14,8 @@ from typing import Any, Literal
 from aiplane.artifacts import StackArtifacts, plan_stack
 from aiplane.components.tagging import TENANT_TAG
 from aiplane.export.terraform import address, is_exported
-from aiplane.policy.catalog import CheckInfo, load_check_catalog
+from aiplane.policy.catalog import CheckInfo, in_order, load_check_catalog
+from aiplane.policy.graph_checks import graph_check_catalog, run_graph_checks
 from aiplane.policy.profiles import (
     Profile,
     Severity,
@@ -84,11 +85,26 @@ class GateReport:
         return 1 if any(finding.violation for finding in self.findings) else 0
 
 
+def _display_ids(build: StackArtifacts) -> dict[str, str]:
+    """Each resource's name in findings: its Terraform address or its manifest's checkov id, as checkov
+    reports them, else (what neither export holds, such as a Helm release) `<type>::<name>`."""
+    ids = {resource.urn: f"{resource.type}::{resource.name}" for resource in build.graph.resources}
+    ids.update({resource.urn: address(resource) for resource in build.graph.resources if is_exported(resource)})
+    ids.update({manifest.urn: manifest.checkov_id for manifest in build.manifests})
+    return ids
+
+
 def _resource_index(build: StackArtifacts) -> dict[str, GraphResource]:
-    index = {address(resource): resource for resource in build.graph.resources if is_exported(resource)}
-    by_urn = {resource.urn: resource for resource in build.graph.resources}
-    index.update({manifest.checkov_id: by_urn[manifest.urn] for manifest in build.manifests})
-    return index
+    return {display: build.graph[urn] for urn, display in _display_ids(build).items()}
+
+
+def _graph_results(build: StackArtifacts) -> list[dict]:
+    """The deploy-safety checks' results, shaped as checkov's."""
+    ids = _display_ids(build)
+    return [
+        {"check_id": info.id, "check_name": info.title, "result": "PASSED" if passed else "FAILED", "resource": ids[resource.urn]}
+        for info, resource, passed in run_graph_checks(build.graph)
+    ]
 
 
 def _tenant_of(build: StackArtifacts, resource: GraphResource | None, tags: Any) -> str | None:
@@ -152,14 +168,19 @@ class PolicyInputs:
     profiles: dict[str, Profile]
     waivers: list[Waiver]
     checks_dir: Path
-    catalog: list[CheckInfo]
+    checkov_checks: list[CheckInfo]  # policies/checks/, run by checkov
+    graph_checks: list[CheckInfo]  # aiplane.policy.graph_checks, run here on the graph
+
+    @property
+    def catalog(self) -> list[CheckInfo]:
+        return in_order([*self.checkov_checks, *self.graph_checks])
 
 
 def load_policy_inputs(project_dir: Path, environments: list[str], today: date | None = None) -> PolicyInputs:
     profiles = {environment: load_profile(project_dir, environment) for environment in environments}
     waivers = load_waivers(project_dir, environments, today or date.today())
     checks_dir = project_dir / "policies" / "checks"
-    return PolicyInputs(profiles, waivers, checks_dir, load_check_catalog(checks_dir))
+    return PolicyInputs(profiles, waivers, checks_dir, load_check_catalog(checks_dir), graph_check_catalog())
 
 
 def run_gate(project_dir: Path, environments: list[str], today: date | None = None) -> GateReport:
@@ -188,7 +209,7 @@ def _judge(session: CheckovSession, inputs: PolicyInputs, stacks: list[StackArti
         Scan(stack.environment, plan=stack.tfplan, manifests=stack.manifests_dir if stack.manifests else None)
         for stack in stacks
     ]
-    raw = session.run(scans, inputs.checks_dir, {check.id for check in inputs.catalog})
+    raw = session.run(scans, inputs.checks_dir, {check.id for check in inputs.checkov_checks})
     for stack in stacks:
         if stack.graph.custom_resources and not raw["scans"][stack.environment]["results"]:
             raise EngineError(f"checkov reported no result at all for stack {stack.environment}; refusing to call that a pass")
@@ -196,7 +217,9 @@ def _judge(session: CheckovSession, inputs: PolicyInputs, stacks: list[StackArti
         StackResult(
             stack.environment,
             stack.spec.source,
-            _findings(stack, raw["scans"][stack.environment]["results"], inputs.profiles[stack.environment], inputs.waivers),
+            _findings(
+                stack, [*raw["scans"][stack.environment]["results"], *_graph_results(stack)], inputs.profiles[stack.environment], inputs.waivers
+            ),
         )
         for stack in stacks
     ]

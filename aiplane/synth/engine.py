@@ -119,8 +119,29 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
             property_dependencies={
                 key: sorted(set(deps.urns)) for key, deps in sorted(request.propertyDependencies.items()) if deps.urns
             },
+            options=deploy_options(request),
         )
         return response
+
+
+def deploy_options(request) -> dict[str, Any]:
+    """What the engine would do differently for this resource, as set on its RegisterResource request."""
+    options: dict[str, Any] = {}
+    implied = {urn for deps in request.propertyDependencies.values() for urn in deps.urns}
+    explicit = sorted(set(request.dependencies) - implied)
+    if explicit:
+        options["dependsOn"] = explicit
+    if request.HasField("customTimeouts"):
+        timeouts = {key: value for key in ("create", "update", "delete") if (value := getattr(request.customTimeouts, key))}
+        if timeouts:
+            options["customTimeouts"] = timeouts
+    for key in ("ignoreChanges", "replaceOnChanges"):
+        if getattr(request, key):
+            options[key] = sorted(getattr(request, key))
+    for key in ("protect", "deleteBeforeReplace", "retainOnDelete"):
+        if getattr(request, key):
+            options[key] = True
+    return options
 
 
 def synthesize(

@@ -23,6 +23,14 @@ class GraphResource:
     outputs: dict[str, Any] = field(default_factory=dict)
     dependencies: list[str] = field(default_factory=list)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    # The resource options that change how the engine deploys it, where set: dependsOn (explicit, beside the
+    # dependencies its inputs imply), customTimeouts, ignoreChanges, protect, deleteBeforeReplace,
+    # replaceOnChanges, retainOnDelete.
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def explicit_dependencies(self) -> list[str]:
+        return list(self.options.get("dependsOn", []))
 
     @property
     def is_component(self) -> bool:

@@ -24,6 +24,8 @@ ENTRYPOINT = (
     f'exec litellm --config {CONFIG_DIR}/config.yaml --port {GATEWAY_PORT}'
 )
 WAF_RATE_LIMIT_PER_5_MINUTES = 2000
+# The proxy migrates its database and loads its config before it answers: its startup probe allows this long.
+STARTUP_SECONDS = 300
 TENANT_KEY_SECRET = "gateway-key"
 
 

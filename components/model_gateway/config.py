@@ -72,6 +72,9 @@ class GatewayPlan(BaseModel):
 
     routing: RoutingTable
     served: dict[str, str] = Field(description="Served model -> its server's OpenAI-compatible base URL")
+    served_usd_per_token: dict[str, float] = Field(
+        default_factory=dict, description="Served model -> what a token costs on our GPUs (planning.prices.self_hosted_usd_per_token)"
+    )
     providers: list[ProviderModel] = Field(default_factory=list)
     default_tier: str
     routing_strategy: str
@@ -107,6 +110,9 @@ class LiteLLMParams(_Strict):
     api_key: str | None = None
     timeout: int | None = Field(default=None, gt=0)
     max_tokens: int | None = Field(default=None, gt=0)
+    # LiteLLM's custom pricing: without it a hosted_vllm deployment's spend is 0 and budgets never bind.
+    input_cost_per_token: float | None = Field(default=None, ge=0)
+    output_cost_per_token: float | None = Field(default=None, ge=0)
     additional_drop_params: list[Literal["tools", "tool_choice"]] | None = None
 
     _key_is_a_reference = field_validator("api_key")(_env_reference)
@@ -190,6 +196,7 @@ def _entries(plan: GatewayPlan) -> list[dict]:
                 "api_base": api_base,
                 "api_key": api_key,
                 "max_tokens": deployment.max_tokens,
+                "usd_per_token": plan.served_usd_per_token.get(deployment.model),
                 "drop_tools": not deployment.tools,
                 "id": deployment.group.replace("/", "-"),
             }

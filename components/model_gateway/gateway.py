@@ -26,6 +26,7 @@ from aiplane.components.model_gateway.args import (
     GATEWAY_PORT,
     LITELLM_IMAGE,
     LITELLM_UID,
+    STARTUP_SECONDS,
     TENANT_KEY_SECRET,
     ModelGatewayArgs,
 )
@@ -41,6 +42,7 @@ from aiplane.components.postgres import POSTGRES_PORT, AuroraPostgres, rds_ident
 from aiplane.components.workloads import (
     GATEWAY_NAMESPACE,
     OTLP_ENDPOINT,
+    autoscaled,
     cluster_service,
     container_security_context,
     one_at_a_time_budget,
@@ -87,7 +89,10 @@ class ModelGateway(AiplaneComponent):
                     spec=self._pod_spec(args, credentials),
                 ),
             ),
-            opts=pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=[config_map, *args.model_servers])),
+            opts=autoscaled(
+                pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=[config_map, *args.model_servers])),
+                STARTUP_SECONDS,
+            ),
         )
         service = cluster_service(f"{name}-service", metadata, labels, {"http": GATEWAY_PORT}, in_namespace)
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
@@ -231,7 +236,9 @@ class ModelGateway(AiplaneComponent):
                     ],
                     ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=GATEWAY_PORT)],
                     startup_probe=k8s.core.v1.ProbeArgs(
-                        http_get=k8s.core.v1.HTTPGetActionArgs(path="/health/readiness", port=GATEWAY_PORT), period_seconds=10, failure_threshold=30
+                        http_get=k8s.core.v1.HTTPGetActionArgs(path="/health/readiness", port=GATEWAY_PORT),
+                        period_seconds=10,
+                        failure_threshold=STARTUP_SECONDS // 10,
                     ),
                     readiness_probe=k8s.core.v1.ProbeArgs(
                         http_get=k8s.core.v1.HTTPGetActionArgs(path="/health/readiness", port=GATEWAY_PORT), period_seconds=10

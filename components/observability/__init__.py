@@ -4,7 +4,8 @@
   pinned Helm release, with retention and an encrypted volume set per stack. It reuses the Prometheus
   Operator CRDs the GPU software installs, and exports node pool and tenant labels so GPU metrics from the
   DCGM exporter can be read per pool and per tenant. ServiceMonitors scrape the gateway and the vLLM servers.
-- Traces: an OpenTelemetry Collector receiving OTLP from the gateway and the model servers, exporting to
+- Traces: an OpenTelemetry Collector receiving OTLP from the gateway (the pinned vLLM image has no OpenTelemetry
+  SDK, so the model servers export metrics only), exporting to
   AWS X-Ray (through its own role) or to an OTLP backend the stack names.
 - Logs: a CloudWatch log group for workloads, with the stack's retention, encrypted with its own key.
 - Dashboards: Grafana JSON checked into `dashboards/`, plus one per pool group the stack asks for, provisioned

@@ -190,3 +190,20 @@ def test_cluster_args_refuse_an_unrestricted_public_endpoint():
 def test_cluster_args_reject_unknown_fields():
     with pytest.raises(ValidationError, match="endpoint_acess"):
         ClusterArgs.model_validate({"endpoint_acess": "private"})
+
+
+def test_network_policy_is_enforced_by_the_vpc_cni(shipped):
+    _, graph = shipped
+    cni = graph.find("aws:eks/addon:Addon", "cluster-vpc-cni")
+    assert json.loads(cni.inputs["configurationValues"]) == {"enableNetworkPolicy": "true"}
+
+
+def test_kubernetes_objects_wait_for_nodes_pod_network_and_dns(shipped):
+    _, graph = shipped
+    provider = graph.find("pulumi:providers:kubernetes", "cluster-k8s")
+    needs = {graph.find(type_, name).urn for type_, name in (
+        ("aws:eks/nodeGroup:NodeGroup", "cluster-system-nodes"),
+        ("aws:eks/addon:Addon", "cluster-vpc-cni"),
+        ("aws:eks/addon:Addon", "cluster-coredns"),
+    )}
+    assert needs <= set(provider.explicit_dependencies)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 from pathlib import Path
 
@@ -236,3 +237,22 @@ def test_the_serving_fixture_passes_the_prod_gate_with_the_waf_and_kubernetes_ch
         ("CKV_K8S_40", "Deployment.model-serving.llama-3-1-70b"),
     }
     assert expected <= passed, expected - passed
+
+
+@pytest.mark.parametrize("environment", SHIPPED_STACKS)
+def test_self_hosted_models_are_priced_so_budgets_count_them(environment):
+    from aiplane.cost import served_token_prices
+
+    spec = load_stack(environment, PROJECT_DIR / "stacks")
+    config = YAML(typ="safe").load(render_config(gateway_plan(spec)))
+    prices = served_token_prices(spec)
+    assert set(prices) == {model.name for model in spec.platform.compute.models}
+    for entry in config["model_list"]:
+        params = entry["litellm_params"]
+        if params["model"].startswith("hosted_vllm/"):
+            expected = prices[params["model"].removeprefix("hosted_vllm/")]
+            assert math.isclose(params["input_cost_per_token"], expected, rel_tol=1e-3)
+            assert math.isclose(params["output_cost_per_token"], expected, rel_tol=1e-3)
+            assert 1e-9 < expected < 1e-4, expected  # between a thousandth of a dollar and a hundred dollars per million
+        else:
+            assert "input_cost_per_token" not in params  # a provider's own prices (LiteLLM's cost map) apply

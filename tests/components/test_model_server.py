@@ -120,3 +120,20 @@ def test_every_exported_manifest_passes_kubernetes_validate(stack_file, environm
             without_schema.add(document["kind"])
     assert built.manifests
     assert without_schema <= CUSTOM_KINDS, without_schema - CUSTOM_KINDS
+
+
+@pytest.mark.parametrize("environment", SHIPPED_STACKS)
+def test_servers_start_on_the_stock_image_and_are_waited_for_long_enough(environment):
+    from aiplane.components.model_server import STARTUP_ALLOWANCE_SECONDS
+    from aiplane.policy.graph_checks.support import duration_seconds
+
+    for _, graph, plan in servers(environment):
+        deployment = k8s_object(graph, "Deployment", f"serving-{plan.model}-deployment")
+        arguments = deployment.inputs["spec"]["template"]["spec"]["containers"][0]["args"]
+        # The stock vllm/vllm-openai image has no OpenTelemetry SDK: with this flag vLLM refuses to start.
+        assert not any(argument.startswith("--otlp-traces-endpoint") for argument in arguments)
+        timeouts = deployment.options["customTimeouts"]
+        assert min(duration_seconds(timeouts["create"]), duration_seconds(timeouts["update"])) > STARTUP_ALLOWANCE_SECONDS
+        assert deployment.options["ignoreChanges"] == ["spec.replicas"]  # KEDA owns replicas after creation
+        pool_nodes = [urn for urn in deployment.explicit_dependencies if urn.endswith(f"::gpu-{plan.pool}-nodes") or f"gpu-{plan.pool}-nodepool" in urn]
+        assert pool_nodes, f"{plan.model} does not wait for its pool's nodes"

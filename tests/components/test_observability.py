@@ -127,13 +127,13 @@ def test_logs_dashboards_rules_and_scrapes_are_provisioned():
     assert kinds == {"PrometheusRule", "ServiceMonitor"}
 
 
-def test_the_gateway_and_model_servers_export_metrics_and_traces():
+def test_the_gateway_exports_traces_and_the_model_servers_do_not_try_to():
     _, graph = synthesized("prod")
     config = next(r for r in graph.resources if r.name == "gateway-config").inputs["data"]["config.yaml"]
     assert 'callbacks: ["prometheus", "otel"]' in config
+    # The pinned vLLM image has no OpenTelemetry SDK; asked to trace, vLLM refuses to start.
     server = next(r for r in graph.resources if r.name == "serving-llama-3-1-8b-deployment").inputs
-    arguments = server["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert arguments[arguments.index("--otlp-traces-endpoint") + 1] == "http://otel-collector.monitoring.svc.cluster.local:4317"
+    assert "--otlp-traces-endpoint" not in server["spec"]["template"]["spec"]["containers"][0]["args"]
 
 
 def test_retention_below_the_profiles_minimum_is_refused(project_copy):

@@ -10,6 +10,7 @@ import pytest
 
 from aiplane.components.base import AiplaneComponent
 from aiplane.synth.engine import SECRET_PLACEHOLDER, plain, synthesize
+from aiplane.synth.graph import ResourceGraph
 from tests.conftest import PROJECT_DIR
 
 STACK_URN = "urn:pulumi:test::aiplane::pulumi:pulumi:Stack::aiplane-test"
@@ -162,3 +163,42 @@ def test_errors_in_the_program_propagate():
 )
 def test_wire_values_become_plain_json(wire, expected):
     assert json.dumps(plain(wire)) == json.dumps(expected)
+
+
+def test_deploy_options_are_recorded_and_survive_the_json_round_trip():
+    def with_options():
+        first = aws.s3.Bucket("first")
+        aws.s3.Bucket(
+            "second",
+            opts=pulumi.ResourceOptions(
+                depends_on=[first],
+                custom_timeouts=pulumi.CustomTimeouts(create="25m", update="30m"),
+                ignore_changes=["tags"],
+                protect=True,
+                delete_before_replace=True,
+                replace_on_changes=["bucket"],
+                retain_on_delete=True,
+            ),
+        )
+        aws.s3.BucketVersioning(
+            "implied",
+            aws.s3.BucketVersioningInitArgs(
+                bucket=first.id, versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled")
+            ),
+        )
+
+    graph = synthesize(with_options, stack="test", region="eu-west-1")
+    first = urn("aws:s3/bucket:Bucket", "first")
+    assert graph[urn("aws:s3/bucket:Bucket", "second")].options == {
+        "dependsOn": [first],
+        "customTimeouts": {"create": "25m", "update": "30m"},
+        "ignoreChanges": ["tags"],
+        "replaceOnChanges": ["bucket"],
+        "protect": True,
+        "deleteBeforeReplace": True,
+        "retainOnDelete": True,
+    }
+    # A dependency its inputs imply is not an explicit dependsOn.
+    implied = graph[urn("aws:s3/bucketVersioning:BucketVersioning", "implied")]
+    assert first in implied.dependencies and implied.options == {}
+    assert ResourceGraph.from_json(graph.to_json()) == graph

@@ -1,0 +1,32 @@
+"""aiplane's deploy-safety checks (`AIP_DEP_*`): rules on the synthesized graph, for facts checkov never sees
+(resource options, providers, the order the Pulumi engine creates things in, awaits, field managers).
+
+One check per module, shaped like the checkov checks in `policies/checks/` (ID, TITLE, WHY, RESOURCES) plus
+`evaluate(graph)`, which yields `(resource, passed)` for every resource the check is about. The gate turns
+the results into findings with the same profiles, waivers and report formats as checkov's.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+from aiplane.policy.catalog import CheckInfo
+from aiplane.policy.graph_checks import await_covers_startup, field_ownership, pods_after_nodes
+from aiplane.synth.graph import GraphResource, ResourceGraph
+
+GRAPH_CHECKS: tuple[ModuleType, ...] = (pods_after_nodes, await_covers_startup, field_ownership)
+SOURCE_FOLDER = "aiplane/policy/graph_checks"
+
+
+def graph_check_catalog() -> list[CheckInfo]:
+    return [
+        CheckInfo(check.ID, check.TITLE, check.WHY, tuple(check.RESOURCES), Path(check.__file__).name, folder=SOURCE_FOLDER)
+        for check in GRAPH_CHECKS
+    ]
+
+
+def run_graph_checks(graph: ResourceGraph) -> Iterator[tuple[CheckInfo, GraphResource, bool]]:
+    for info, check in zip(graph_check_catalog(), GRAPH_CHECKS, strict=True):
+        for resource, passed in check.evaluate(graph):
+            yield info, resource, passed

@@ -1,0 +1,94 @@
+"""What the deploy-safety checks read off the graph: what a resource waits for, and its pods."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+from aiplane.synth.graph import GraphResource, ResourceGraph
+
+WORKLOAD_KINDS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet", "kubernetes:batch/v1:Job")
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+KARPENTER_NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+SKIP_AWAIT = "pulumi.com/skipAwait"
+TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
+PATCH_FORCE = "pulumi.com/patchForce"
+GPU_RESOURCE = "nvidia.com/gpu"
+POOL_LABEL = "aiplane.io/pool"
+
+
+def waits_for(graph: ResourceGraph) -> Any:
+    """A function: resource -> the URNs of everything the engine creates before it (dependencies, its
+    provider, and theirs, transitively)."""
+
+    @cache
+    def closure(urn: str) -> frozenset[str]:
+        resource = graph[urn]
+        direct = set(resource.dependencies) | ({resource.provider} if resource.provider else set())
+        found = set(direct)
+        for target in direct:
+            if target in known:
+                found |= closure(target)
+        return frozenset(found)
+
+    known = {resource.urn for resource in graph.resources}
+    return lambda resource: closure(resource.urn)
+
+
+def annotations(resource: GraphResource) -> dict[str, str]:
+    metadata = resource.inputs.get("metadata")
+    return (metadata.get("annotations") or {}) if isinstance(metadata, dict) else {}
+
+
+def skips_await(resource: GraphResource) -> bool:
+    if resource.type == HELM_RELEASE:
+        return bool(resource.inputs.get("skipAwait"))
+    return str(annotations(resource).get(SKIP_AWAIT, "")).lower() == "true"
+
+
+def pod_spec(resource: GraphResource) -> dict[str, Any]:
+    spec = resource.inputs.get("spec") or {}
+    template = spec.get("template") or (spec.get("jobTemplate") or {}).get("spec", {}).get("template") or {}
+    return template.get("spec") or {}
+
+
+def containers(resource: GraphResource) -> Iterator[dict[str, Any]]:
+    spec = pod_spec(resource)
+    yield from spec.get("initContainers") or []
+    yield from spec.get("containers") or []
+
+
+def wants_gpus(resource: GraphResource) -> bool:
+    for container in containers(resource):
+        resources = container.get("resources") or {}
+        if any(GPU_RESOURCE in (resources.get(kind) or {}) for kind in ("limits", "requests")):
+            return True
+    return False
+
+
+def node_labels(resource: GraphResource) -> dict[str, str]:
+    """The labels a node provider's nodes carry: a managed node group's `labels`, a NodePool's template's."""
+    if resource.type == NODE_GROUP:
+        return resource.inputs.get("labels") or {}
+    template = (resource.inputs.get("spec") or {}).get("template") or {}
+    return (template.get("metadata") or {}).get("labels") or {}
+
+
+def duration_seconds(text: str) -> float | None:
+    """A Go duration as Pulumi's customTimeouts take it ("25m", "1h30m", "1800s"); None if it is not one."""
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+    total, number = 0.0, ""
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char.isdigit() or char == ".":
+            number += char
+            index += 1
+            continue
+        unit = "ms" if text[index : index + 2] == "ms" else char
+        if unit not in units or not number:
+            return None
+        total += float(number) * units[unit]
+        number, index = "", index + len(unit)
+    return total if not number else None

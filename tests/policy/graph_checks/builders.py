@@ -1,0 +1,74 @@
+"""Builders the deploy-safety examples share: a node group, a Kubernetes provider and a Deployment."""
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+
+def node_group(name: str, pool: str | None = None) -> aws.eks.NodeGroup:
+    return aws.eks.NodeGroup(
+        name,
+        aws.eks.NodeGroupArgs(
+            cluster_name="fixture",
+            node_role_arn="arn:aws:iam::123456789012:role/nodes",
+            subnet_ids=["subnet-1"],
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(min_size=1, desired_size=1, max_size=2),
+            labels={"aiplane.io/pool": pool} if pool else None,
+        ),
+    )
+
+
+def provider(name: str, after: list[pulumi.Resource] | None = None) -> k8s.Provider:
+    return k8s.Provider(name, k8s.ProviderArgs(kubeconfig="{}"), opts=pulumi.ResourceOptions(depends_on=after or []))
+
+
+def deployment(
+    name: str,
+    on: k8s.Provider,
+    *,
+    replicas: int | None = 1,
+    gpus: int = 0,
+    pool: str | None = None,
+    startup_seconds: int | None = None,
+    annotations: dict[str, str] | None = None,
+    opts: pulumi.ResourceOptions | None = None,
+) -> k8s.apps.v1.Deployment:
+    labels = {"app": name}
+    probe = None
+    if startup_seconds is not None:
+        probe = k8s.core.v1.ProbeArgs(
+            http_get=k8s.core.v1.HTTPGetActionArgs(path="/health", port=8000), period_seconds=10, failure_threshold=startup_seconds // 10
+        )
+    container = k8s.core.v1.ContainerArgs(
+        name="app",
+        image="registry.example/app:1",
+        startup_probe=probe,
+        resources=k8s.core.v1.ResourceRequirementsArgs(limits={"nvidia.com/gpu": str(gpus)}) if gpus else None,
+    )
+    return k8s.apps.v1.Deployment(
+        name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace="apps", annotations=annotations),
+        spec=k8s.apps.v1.DeploymentSpecArgs(
+            replicas=replicas,
+            selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
+            template=k8s.core.v1.PodTemplateSpecArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                spec=k8s.core.v1.PodSpecArgs(containers=[container], node_selector={"aiplane.io/pool": pool} if pool else None),
+            ),
+        ),
+        opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(provider=on), opts),
+    )
+
+
+def autoscaler(name: str, target: str, on: k8s.Provider) -> k8s.autoscaling.v2.HorizontalPodAutoscaler:
+    return k8s.autoscaling.v2.HorizontalPodAutoscaler(
+        name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=target, namespace="apps"),
+        spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
+            scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(api_version="apps/v1", kind="Deployment", name=target),
+            min_replicas=1,
+            max_replicas=4,
+        ),
+        opts=pulumi.ResourceOptions(provider=on),
+    )
