@@ -9,10 +9,16 @@ STACK ?= dev
 CHECKOV_VENV := .venv-checkov
 CHECKOV_VERSION := 3.3.30
 CHECKOV_STAMP := $(CHECKOV_VENV)/.checkov-$(CHECKOV_VERSION)
+# The conformance suite runs the gateway's own LiteLLM proxy (the version of the pinned image) on rendered
+# configs, with what the image adds to litellm[proxy]: the Prometheus client and OpenTelemetry.
+LITELLM_VENV := .venv-litellm
+LITELLM_VERSION := 1.100.1
+LITELLM_EXTRAS := prometheus_client==0.26.0 opentelemetry-api==1.45.2 opentelemetry-sdk==1.45.2 opentelemetry-exporter-otlp==1.45.2
+LITELLM_STAMP := $(LITELLM_VENV)/.litellm-$(LITELLM_VERSION)
 
 .PHONY: setup plan test bench schema docs clean
 
-setup: $(STAMP) $(CHECKOV_STAMP)
+setup: $(STAMP) $(CHECKOV_STAMP) $(LITELLM_STAMP)
 
 # Re-install when the dependency list changes; the package itself is installed editable.
 $(STAMP): pyproject.toml
@@ -25,6 +31,12 @@ $(CHECKOV_STAMP):
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install $(PIP_FLAGS) 'checkov==$(CHECKOV_VERSION)'
 	rm -f $(CHECKOV_VENV)/.checkov-*
+	touch $@
+
+$(LITELLM_STAMP):
+	test -x $(LITELLM_VENV)/bin/python || $(PYTHON) -m venv $(LITELLM_VENV)
+	$(LITELLM_VENV)/bin/python -m pip install $(PIP_FLAGS) 'litellm[proxy]==$(LITELLM_VERSION)' $(LITELLM_EXTRAS)
+	rm -f $(LITELLM_VENV)/.litellm-*
 	touch $@
 
 plan: setup
@@ -42,4 +54,4 @@ docs: setup
 	$(BIN)/python -m aiplane.docs --write
 
 clean:
-	rm -rf build $(VENV) $(CHECKOV_VENV) .pytest_cache .hypothesis
+	rm -rf build $(VENV) $(CHECKOV_VENV) $(LITELLM_VENV) .cache .pytest_cache .hypothesis

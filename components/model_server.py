@@ -106,10 +106,11 @@ def vllm_arguments(args: ModelServerArgs, weights: str) -> list[str]:
         "--max-num-seqs", str(args.max_num_seqs),
         "--gpu-memory-utilization", "0.90",
         "--port", str(VLLM_PORT),
-        "--disable-log-requests",
-        # No --otlp-traces-endpoint: vLLM refuses to start with it unless the OpenTelemetry SDK and exporter are
-        # installed, and the pinned vllm/vllm-openai image ships neither (vLLM's OpenTelemetry example installs
-        # them into its own image). The gateway traces every request it sends here.
+        # No --disable-log-requests: deprecated in the pinned vLLM, whose default already leaves requests
+        # unlogged (`enable_log_requests` is off). No --otlp-traces-endpoint: vLLM refuses to start with it
+        # unless the OpenTelemetry SDK is installed, and the pinned vllm/vllm-openai image ships none (vLLM's
+        # OpenTelemetry example installs it into an image of its own). The gateway traces every request it
+        # sends here. tests/conformance/test_vllm_arguments.py holds both against the pinned wheel.
     ]
 
 

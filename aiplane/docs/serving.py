@@ -17,6 +17,7 @@ from aiplane.components.model_gateway import (
     LITELLM_IMAGE,
     WAF_RATE_LIMIT_PER_5_MINUTES,
 )
+from aiplane.components.model_gateway.args import METRICS_PORT
 from aiplane.components.model_gateway.config import ALLOWED_FAILS, COOLDOWN_SECONDS
 from aiplane.components.model_server import (
     RUNNING_METRIC,
@@ -132,6 +133,14 @@ def render_serving_docs() -> str:
         "generated Secret (master key, database URL, tenants' keys) and provider keys from Secrets created outside the",
         "stack (`apiKey: {secret, key}`); a literal `apiKey` in a stack file is refused. Bedrock models need no key: the",
         "proxy's IAM role may invoke exactly those models.",
+        "",
+        "### Metrics",
+        "",
+        "LiteLLM answers `/metrics` on its API port only with a valid key, and every tenant reaches that port; the",
+        "metrics carry every key's spend. So the proxy writes them to a directory in prometheus_client's multiprocess",
+        f"mode, and a sidecar in the proxy's own image serves that directory on port {METRICS_PORT}, which the gateway's",
+        "NetworkPolicy opens to the monitoring namespace alone; the ServiceMonitor scrapes that port. The conformance",
+        "suite runs the pinned proxy and the sidecar and scrapes them as the ServiceMonitor says.",
         "",
         "### Exposure",
         "",

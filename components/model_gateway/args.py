@@ -12,6 +12,9 @@ from aiplane.spec.storage import AuroraSettings
 LITELLM_IMAGE = "ghcr.io/berriai/litellm-non_root:v1.100.1@sha256:c36f3b27a5a817329e0fcf9c4e3a7bf58b62a5a736ad5352f0a5771c1be58404"
 LITELLM_UID = 65534
 GATEWAY_PORT = 4000
+# The proxy's metrics, served by a sidecar from prometheus_client's multiprocess files (templates/serve_metrics.py).
+METRICS_PORT = 9090
+METRICS_DIR = "/var/run/litellm-metrics"
 GATEWAY_NAME = "litellm"
 CONFIG_DIR = "/etc/litellm"
 CREDENTIALS_DIR = "/var/run/secrets/aiplane"

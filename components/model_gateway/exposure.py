@@ -13,12 +13,13 @@ from aiplane.components.encryption import encrypted_log_group
 from aiplane.components.model_gateway.args import (
     GATEWAY_NAME,
     GATEWAY_PORT,
+    METRICS_PORT,
     WAF_RATE_LIMIT_PER_5_MINUTES,
     ModelGatewayArgs,
 )
 from aiplane.components.model_server import SERVING_NAMESPACE, VLLM_PORT
 from aiplane.components.postgres import POSTGRES_PORT
-from aiplane.components.workloads import GATEWAY_NAMESPACE, dns_egress, otlp_egress
+from aiplane.components.workloads import GATEWAY_NAMESPACE, MONITORING_NAMESPACE, dns_egress, namespaces_peer, otlp_egress
 from aiplane.planning.node_profiles import TENANT_LABEL
 
 
@@ -44,7 +45,14 @@ def network_policies(component: AiplaneComponent, name: str, args: ModelGatewayA
         spec=k8s.networking.v1.NetworkPolicySpecArgs(
             pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
             policy_types=["Ingress", "Egress"],
-            ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=callers, ports=port)],
+            ingress=[
+                k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=callers, ports=port),
+                # Prometheus, on the metrics port alone.
+                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                    from_=[namespaces_peer([MONITORING_NAMESPACE])],
+                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=METRICS_PORT)],
+                ),
+            ],
             egress=[
                 dns_egress(),
                 otlp_egress(),

@@ -26,6 +26,8 @@ from aiplane.components.model_gateway.args import (
     GATEWAY_PORT,
     LITELLM_IMAGE,
     LITELLM_UID,
+    METRICS_DIR,
+    METRICS_PORT,
     STARTUP_SECONDS,
     TENANT_KEY_SECRET,
     ModelGatewayArgs,
@@ -70,7 +72,12 @@ class ModelGateway(AiplaneComponent):
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-config",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{GATEWAY_NAME}-config", namespace=GATEWAY_NAMESPACE, labels=labels),
-            data={"config.yaml": self.config, "keys.json": self.key_requests, "sync_keys.py": (TEMPLATES / "sync_keys.py").read_text()},
+            data={
+                "config.yaml": self.config,
+                "keys.json": self.key_requests,
+                "sync_keys.py": (TEMPLATES / "sync_keys.py").read_text(),
+                "serve_metrics.py": (TEMPLATES / "serve_metrics.py").read_text(),
+            },
             opts=in_namespace,
         )
         service_account(f"{name}-sa", metadata, in_namespace)
@@ -94,7 +101,7 @@ class ModelGateway(AiplaneComponent):
                 STARTUP_SECONDS,
             ),
         )
-        service = cluster_service(f"{name}-service", metadata, labels, {"http": GATEWAY_PORT}, in_namespace)
+        service = cluster_service(f"{name}-service", metadata, labels, {"http": GATEWAY_PORT, "metrics": METRICS_PORT}, in_namespace)
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-hpa",
             metadata=metadata,
@@ -208,6 +215,29 @@ class ModelGateway(AiplaneComponent):
 
     # -- the proxy ---------------------------------------------------------------------------------------
 
+    def _metrics_sidecar(self) -> k8s.core.v1.ContainerArgs:
+        """Serves the proxy's metrics on their own port (see templates/serve_metrics.py for why)."""
+        resources = {"cpu": "100m", "memory": "128Mi"}
+        return k8s.core.v1.ContainerArgs(
+            name="metrics",
+            image=LITELLM_IMAGE,
+            image_pull_policy="Always",
+            command=["python3", f"{CONFIG_DIR}/serve_metrics.py"],
+            env=[
+                k8s.core.v1.EnvVarArgs(name="PROMETHEUS_MULTIPROC_DIR", value=METRICS_DIR),
+                k8s.core.v1.EnvVarArgs(name="METRICS_PORT", value=str(METRICS_PORT)),
+            ],
+            ports=[k8s.core.v1.ContainerPortArgs(name="metrics", container_port=METRICS_PORT)],
+            readiness_probe=k8s.core.v1.ProbeArgs(http_get=k8s.core.v1.HTTPGetActionArgs(path="/metrics", port=METRICS_PORT), period_seconds=10),
+            liveness_probe=k8s.core.v1.ProbeArgs(http_get=k8s.core.v1.HTTPGetActionArgs(path="/metrics", port=METRICS_PORT), period_seconds=30),
+            resources=k8s.core.v1.ResourceRequirementsArgs(requests=resources, limits=resources),
+            security_context=container_security_context(uid=LITELLM_UID),
+            volume_mounts=[
+                k8s.core.v1.VolumeMountArgs(name="config", mount_path=CONFIG_DIR, read_only=True),
+                k8s.core.v1.VolumeMountArgs(name="metrics", mount_path=METRICS_DIR, read_only=True),
+            ],
+        )
+
     def _pod_spec(self, args: ModelGatewayArgs, credentials: str) -> k8s.core.v1.PodSpecArgs:
         resources = {"cpu": "1", "memory": "2Gi"}
         return k8s.core.v1.PodSpecArgs(
@@ -233,6 +263,7 @@ class ModelGateway(AiplaneComponent):
                         k8s.core.v1.EnvVarArgs(name="OTEL_EXPORTER", value="otlp_grpc"),
                         k8s.core.v1.EnvVarArgs(name="OTEL_ENDPOINT", value=OTLP_ENDPOINT),
                         k8s.core.v1.EnvVarArgs(name="OTEL_SERVICE_NAME", value="model-gateway"),
+                        k8s.core.v1.EnvVarArgs(name="PROMETHEUS_MULTIPROC_DIR", value=METRICS_DIR),
                     ],
                     ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=GATEWAY_PORT)],
                     startup_probe=k8s.core.v1.ProbeArgs(
@@ -255,20 +286,23 @@ class ModelGateway(AiplaneComponent):
                         k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
                         k8s.core.v1.VolumeMountArgs(name="cache", mount_path="/.cache"),
                         k8s.core.v1.VolumeMountArgs(name="npm", mount_path="/.npm"),
+                        k8s.core.v1.VolumeMountArgs(name="metrics", mount_path=METRICS_DIR),
                     ],
-                )
+                ),
+                self._metrics_sidecar(),
             ],
             volumes=[
                 k8s.core.v1.VolumeArgs(
                     name="config",
                     config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
-                        name=f"{GATEWAY_NAME}-config", items=[k8s.core.v1.KeyToPathArgs(key="config.yaml", path="config.yaml")]
+                        name=f"{GATEWAY_NAME}-config",
+                        items=[k8s.core.v1.KeyToPathArgs(key=key, path=key) for key in ("config.yaml", "serve_metrics.py")],
                     ),
                 ),
                 self._credential_volume(args, credentials),
                 *(
                     k8s.core.v1.VolumeArgs(name=volume, empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="1Gi"))
-                    for volume in ("tmp", "cache", "npm")
+                    for volume in ("tmp", "cache", "npm", "metrics")
                 ),
             ],
         )

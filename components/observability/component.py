@@ -61,9 +61,10 @@ class Observability(AiplaneComponent):
             spec={"groups": rule_groups(args.availability_slo, args.p95_latency_seconds)},
             opts=after_stack,
         )
-        for target, namespace_name, selector in (
-            ("gateway", "model-gateway", {"app.kubernetes.io/name": "litellm"}),
-            ("model-servers", "model-serving", {"app.kubernetes.io/name": "vllm"}),
+        # The gateway's metrics come from its sidecar's own port: the proxy's port answers /metrics only with a key.
+        for target, namespace_name, selector, port in (
+            ("gateway", "model-gateway", {"app.kubernetes.io/name": "litellm"}, "metrics"),
+            ("model-servers", "model-serving", {"app.kubernetes.io/name": "vllm"}, "http"),
         ):
             k8s.apiextensions.CustomResource(
                 f"{name}-scrape-{target}",
@@ -73,7 +74,7 @@ class Observability(AiplaneComponent):
                 spec={
                     "namespaceSelector": {"matchNames": [namespace_name]},
                     "selector": {"matchLabels": selector},
-                    "endpoints": [{"port": "http", "path": "/metrics", "interval": "30s"}],
+                    "endpoints": [{"port": port, "path": "/metrics", "interval": "30s"}],
                 },
                 opts=after_stack,
             )

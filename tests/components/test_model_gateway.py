@@ -134,8 +134,15 @@ def test_the_proxy_is_hardened_and_reads_credentials_from_files(shipped):
     spec, graph = shipped
     deployment = k8s_object(graph, "Deployment", "gateway-deployment").inputs
     pod = deployment["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
-    assert container["image"] == LITELLM_IMAGE and "@sha256:" in LITELLM_IMAGE
+    containers = {container["name"]: container for container in pod["containers"]}
+    assert set(containers) == {"proxy", "metrics"}
+    for each in containers.values():
+        assert each["image"] == LITELLM_IMAGE and "@sha256:" in LITELLM_IMAGE
+        context = each["securityContext"]
+        assert context["readOnlyRootFilesystem"] is True and context["runAsNonRoot"] is True and context["capabilities"] == {"drop": ["ALL"]}
+        assert each["readinessProbe"] and each["livenessProbe"]
+        assert each["resources"]["limits"] == each["resources"]["requests"]
+    container = containers["proxy"]
     assert container["command"] == ["/bin/sh", "-c", ENTRYPOINT]
     assert not any("valueFrom" in variable for variable in container["env"])
     context = container["securityContext"]
@@ -170,9 +177,12 @@ def test_internal_by_default_with_autoscaling_a_budget_for_disruption_and_a_netw
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (replicas.min, replicas.max)
     assert k8s_object(graph, "PodDisruptionBudget", "gateway-pdb").inputs["spec"]["maxUnavailable"] == 1
     policy = k8s_object(graph, "NetworkPolicy", "gateway-netpol").inputs["spec"]
-    (ingress,) = policy["ingress"]
+    ingress, metrics = policy["ingress"]
     assert ingress["from"][0]["namespaceSelector"]["matchExpressions"] == [{"key": TENANT_LABEL, "operator": "Exists"}]
     assert ingress["ports"] == [{"protocol": "TCP", "port": 4000}]
+    # Prometheus alone, on the metrics sidecar's port alone.
+    assert metrics["from"] == [{"namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["monitoring"]}]}}]
+    assert metrics["ports"] == [{"protocol": "TCP", "port": 9090}]
     assert {port["port"] for rule in policy["egress"] for port in rule["ports"]} == {53, 4317, 8000, 5432, 443}
 
 

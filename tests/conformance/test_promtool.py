@@ -1,0 +1,162 @@
+"""Prometheus's own promtool on the alert and recording rules every shipped stack deploys: `check rules`, and
+`test rules` with input series labelled the way Prometheus stores the real exporters' series after scraping
+(the target's labels added by the ServiceMonitor; with `honorLabels: false`, as the GPU Operator's DCGM
+ServiceMonitor has it, an exporter's own `namespace`/`pod`/`container` become `exported_*`).
+
+promtool comes from Debian's `prometheus` package, which `.ci/run` installs; without it these tests fail."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+from ruamel.yaml import YAML
+
+from tests.conftest import SHIPPED_STACKS, synthesized
+
+PROMTOOL = shutil.which("promtool")
+
+# Target labels the ServiceMonitors add, per scrape job.
+DCGM_TARGET = {"namespace": "gpu-operator", "pod": "nvidia-dcgm-exporter-x7k2p", "container": "nvidia-dcgm-exporter",
+               "service": "nvidia-dcgm-exporter", "endpoint": "gpu-metrics", "job": "nvidia-dcgm-exporter", "instance": "10.0.1.5:9400"}
+KSM_TARGET = {"namespace": "monitoring", "pod": "kube-state-metrics-6d9f", "job": "kube-state-metrics", "instance": "10.0.2.9:8080"}
+GATEWAY_TARGET = {"namespace": "model-gateway", "pod": "litellm-7c9d", "service": "litellm", "endpoint": "http", "job": "litellm", "instance": "10.0.3.4:4000"}
+VLLM_TARGET = {"namespace": "model-serving", "pod": "llama-3-1-8b-5f6b", "service": "llama-3-1-8b", "endpoint": "http", "job": "llama-3-1-8b", "instance": "10.0.1.7:8000"}
+NODE = "ip-10-0-1-5.ec2.internal"
+
+
+def series(name: str, labels: dict[str, str], values: str) -> dict[str, str]:
+    rendered = ", ".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    return {"series": f"{name}{{{rendered}}}", "values": values}
+
+
+def deployed_rule_groups(environment: str) -> list[dict]:
+    _, graph = synthesized(environment)
+    rules = [r for r in graph.resources if r.type == "kubernetes:monitoring.coreos.com/v1:PrometheusRule"]
+    assert rules, f"stack {environment} deploys no PrometheusRule"
+    return [group for rule in rules for group in rule.inputs["spec"]["groups"]]
+
+
+def threshold(groups: list[dict], alert: str) -> float:
+    expr = next(rule["expr"] for group in groups for rule in group["rules"] if rule.get("alert") == alert)
+    return float(expr.split(" > ")[1].split(" ")[0])
+
+
+def unit_tests(groups: list[dict]) -> list[dict]:
+    dcgm = {**DCGM_TARGET, "gpu": "0", "UUID": "GPU-5a1c", "modelName": "NVIDIA L4", "Hostname": NODE,
+            # dcgm-exporter's own labels for the pod using the GPU, renamed on collision with the target's.
+            "exported_namespace": "model-serving", "exported_pod": "llama-3-1-8b-5f6b", "exported_container": "vllm"}
+    node = {**KSM_TARGET, "node": NODE, "label_aiplane_io_pool": "chat"}
+    fast, slow = threshold(groups, "GatewayErrorBudgetFastBurn"), threshold(groups, "GatewayErrorBudgetSlowBurn")
+    failing_share = min(0.9, fast * 2)
+    slow_share = (slow + fast) / 2  # above the ticket's threshold, below the page's
+    p95 = threshold(groups, "GatewayP95LatencyBurn")
+    summary = {r["alert"]: r["annotations"]["summary"] for g in groups for r in g["rules"] if "alert" in r}
+    return [
+        {
+            "interval": "1m",
+            "input_series": [
+                series("DCGM_FI_DEV_XID_ERRORS", dcgm, "0x5 79x10"),
+                series("DCGM_FI_DEV_GPU_UTIL", dcgm, "80x15"),
+                series("kube_node_labels", node, "1x15"),
+            ],
+            "alert_rule_test": [
+                {"eval_time": "4m", "alertname": "GpuXidError", "exp_alerts": []},
+                {"eval_time": "10m", "alertname": "GpuXidError", "exp_alerts": [{
+                    "exp_labels": {"severity": "page", "Hostname": NODE, "gpu": "0"},
+                    "exp_annotations": {"summary": f"GPU 0 on {NODE} reported XID 79"},
+                }]},
+            ],
+            "promql_expr_test": [
+                {"expr": "aiplane:gpu_utilization:pool", "eval_time": "10m", "exp_samples": [{"labels": 'aiplane:gpu_utilization:pool{label_aiplane_io_pool="chat"}', "value": 80}]},
+            ],
+        },
+        {
+            "interval": "1m",
+            "input_series": [
+                series("vllm:num_requests_waiting", {**VLLM_TARGET, "model_name": "llama-3-1-8b", "engine": "0"}, "20x30"),
+                series("vllm:num_requests_running", {**VLLM_TARGET, "model_name": "llama-3-1-8b", "engine": "0"}, "8x30"),
+            ],
+            "alert_rule_test": [{"eval_time": "20m", "alertname": "ModelQueueSaturated", "exp_alerts": [{
+                "exp_labels": {"severity": "ticket", "model_name": "llama-3-1-8b"},
+                "exp_annotations": {"summary": "llama-3-1-8b has more requests waiting than running: its replicas cannot keep up"},
+            }]}],
+        },
+        {
+            "interval": "1m",
+            "input_series": [
+                series("litellm_proxy_total_requests_metric_total", {**GATEWAY_TARGET, "requested_model": "reasoning"}, "0+100x400"),
+                series("litellm_proxy_failed_requests_metric_total", {**GATEWAY_TARGET, "requested_model": "reasoning"}, f"0+{100 * failing_share:g}x400"),
+            ],
+            "alert_rule_test": [
+                {"eval_time": "390m", "alertname": "GatewayErrorBudgetFastBurn",
+                 "exp_alerts": [{"exp_labels": {"severity": "page"}, "exp_annotations": {"summary": summary["GatewayErrorBudgetFastBurn"]}}]},
+            ],
+        },
+        {
+            "interval": "1m",
+            "input_series": [
+                series("litellm_proxy_total_requests_metric_total", {**GATEWAY_TARGET, "requested_model": "reasoning"}, "0+1000x400"),
+                series("litellm_proxy_failed_requests_metric_total", {**GATEWAY_TARGET, "requested_model": "reasoning"}, f"0+{1000 * slow_share:g}x400"),
+            ],
+            "alert_rule_test": [
+                {"eval_time": "390m", "alertname": "GatewayErrorBudgetFastBurn", "exp_alerts": []},
+                {"eval_time": "390m", "alertname": "GatewayErrorBudgetSlowBurn",
+                 "exp_alerts": [{"exp_labels": {"severity": "ticket"}, "exp_annotations": {"summary": summary["GatewayErrorBudgetSlowBurn"]}}]},
+            ],
+        },
+        {
+            "interval": "1m",
+            # Nine in ten requests under a second, the slowest tenth at up to four times the objective.
+            "input_series": [
+                series("litellm_request_total_latency_metric_bucket", {**GATEWAY_TARGET, "requested_model": "reasoning", "le": le}, f"0+{count}x90")
+                for le, count in (("1.0", 90), (f"{4 * p95:g}", 100), ("+Inf", 100))
+            ],
+            "alert_rule_test": [{"eval_time": "80m", "alertname": "GatewayP95LatencyBurn",
+                                 "exp_alerts": [{"exp_labels": {"severity": "page"}, "exp_annotations": {"summary": summary["GatewayP95LatencyBurn"]}}]}],
+        },
+        {
+            "interval": "10m",
+            "input_series": [
+                # A week at one cent an hour, then a dollar an hour for the last two hours.
+                series("litellm_spend_metric_total", {**GATEWAY_TARGET, "api_key_alias": "support", "model": "llama-3-1-8b"}, "0+0.00166x1008 0+0.166x12"),
+            ],
+            "alert_rule_test": [{"eval_time": "10200m", "alertname": "TenantSpendAnomaly", "exp_alerts": [{
+                "exp_labels": {"severity": "ticket", "api_key_alias": "support"},
+                "exp_annotations": {"summary": "support spends more than three times its 7-day rate"},
+            }]}],
+        },
+    ]
+
+
+@pytest.fixture(scope="module")
+def promtool() -> str:
+    assert PROMTOOL, "promtool is not installed (Debian's prometheus package; .ci/run installs it)"
+    return PROMTOOL
+
+
+@pytest.mark.parametrize("environment", SHIPPED_STACKS)
+def test_promtool_accepts_every_deployed_rule(promtool, environment, tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(json.dumps({"groups": deployed_rule_groups(environment)}))
+    result = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("environment", SHIPPED_STACKS)
+def test_alerts_fire_on_series_labelled_as_prometheus_stores_them(promtool, environment, tmp_path):
+    groups = deployed_rule_groups(environment)
+    (tmp_path / "rules.yaml").write_text(json.dumps({"groups": groups}))
+    tests = {"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": unit_tests(groups)}
+    with (tmp_path / "tests.yaml").open("w") as handle:
+        YAML(typ="safe").dump(tests, handle)
+    result = subprocess.run([promtool, "test", "rules", "tests.yaml"], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_alert_has_a_unit_test():
+    groups = deployed_rule_groups("prod")
+    alerts = {rule["alert"] for group in groups for rule in group["rules"] if "alert" in rule}
+    tested = {case["alertname"] for test in unit_tests(groups) for case in test.get("alert_rule_test", [])}
+    assert alerts == tested, alerts ^ tested
