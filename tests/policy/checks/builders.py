@@ -31,7 +31,7 @@ def node_launch_template(name, *, tokens="required", hop_limit=1, encrypted="tru
     )
 
 
-def node_group(name, *, instance_types, taints=None, launch_template=True, ami_type="AL2023_x86_64_NVIDIA"):
+def node_group(name, *, instance_types, taints=None, launch_template=True, ami_type="AL2023_x86_64_NVIDIA", labels=None):
     template = node_launch_template(f"{name}-lt") if launch_template else None
     return aws.eks.NodeGroup(
         name,
@@ -43,6 +43,7 @@ def node_group(name, *, instance_types, taints=None, launch_template=True, ami_t
             instance_types=instance_types,
             ami_type=ami_type,
             taints=taints,
+            labels=labels,
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=template.id, version="1") if template else None,
         ),
     )

@@ -5,17 +5,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from tests.policy.checks import builders as checks_builders
+
 
 def node_group(name: str, pool: str | None = None) -> aws.eks.NodeGroup:
-    return aws.eks.NodeGroup(
-        name,
-        aws.eks.NodeGroupArgs(
-            cluster_name="fixture",
-            node_role_arn="arn:aws:iam::123456789012:role/nodes",
-            subnet_ids=["subnet-1"],
-            scaling_config=aws.eks.NodeGroupScalingConfigArgs(min_size=1, desired_size=1, max_size=2),
-            labels={"aiplane.io/pool": pool} if pool else None,
-        ),
+    """A node group, of a GPU pool when `pool` is given (its nodes carry the pool's label)."""
+    return checks_builders.node_group(
+        name, instance_types=["g6e.xlarge"], launch_template=False, labels={"aiplane.io/pool": pool} if pool else None
     )
 
 
