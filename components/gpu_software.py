@@ -204,77 +204,136 @@ def helm_release(
 
 
 def karpenter_controller_policy(cluster_name: str, region: str, account_id: str, node_role_path: str, queue_arn: str) -> str:
-    """What the controller needs to launch and retire this cluster's nodes, and nothing of other clusters:
-    what it creates must carry the cluster's tag, what it deletes must already carry it, and it may pass
-    only roles under the IAM path of this cluster's Karpenter pools (the pools are created after the
-    controller, whose CRDs their NodePools need, so the policy names the path rather than the roles). After the controller policy in Karpenter's getting-started guide."""
-    tag_key = f"kubernetes.io/cluster/{cluster_name}"
-    created = [f"arn:aws:ec2:{region}:{account_id}:{kind}/*" for kind in ("fleet", "instance", "volume", "network-interface", "launch-template", "spot-instance-request")]
-    referenced = [f"arn:aws:ec2:{region}::image/*", f"arn:aws:ec2:{region}::snapshot/*"] + [
-        f"arn:aws:ec2:{region}:{account_id}:{kind}/*" for kind in ("security-group", "subnet", "capacity-reservation")
-    ]
+    """The controller policy of Karpenter's getting-started CloudFormation template at the pinned version
+    (website/content/en/v1.5/.../cloudformation.yaml in aws/karpenter-provider-aws), statement for statement:
+    what it creates carries the cluster's tags, what it tags, deletes or launches from must carry them, and it
+    reads only in this region. One deliberate difference: it may pass the roles under the IAM path of this
+    cluster's Karpenter pools rather than one named role, because the pools are created after the controller
+    (their NodePools need its CRDs). tests/components/test_controller_iam.py holds the two at parity."""
+    ec2 = f"arn:aws:ec2:{region}:*"
+    cluster_tag = f"kubernetes.io/cluster/{cluster_name}"
+    owned = {f"aws:ResourceTag/{cluster_tag}": "owned"}
+    requested = {f"aws:RequestTag/{cluster_tag}": "owned", "aws:RequestTag/eks:eks-cluster-name": cluster_name}
+    of_a_nodepool = {"aws:ResourceTag/karpenter.sh/nodepool": "*"}
+    for_a_nodepool = {"aws:RequestTag/karpenter.sh/nodepool": "*"}
+    created = [f"{ec2}:{kind}/*" for kind in ("fleet", "instance", "volume", "network-interface", "launch-template", "spot-instances-request")]
     launch = ["ec2:RunInstances", "ec2:CreateFleet"]
+    profiles = f"arn:aws:iam::{account_id}:instance-profile/*"
+    profile_region = {"aws:ResourceTag/topology.kubernetes.io/region": region}
+    profile_request = {**requested, "aws:RequestTag/topology.kubernetes.io/region": region}
     statements = [
-        {"Sid": "LaunchFromSharedResources", "Effect": "Allow", "Action": launch, "Resource": referenced},
         {
-            "Sid": "CreateOwnedResources",
+            "Sid": "AllowScopedEC2InstanceAccessActions",
             "Effect": "Allow",
-            "Action": [*launch, "ec2:CreateLaunchTemplate"],
-            "Resource": created,
-            "Condition": {"StringEquals": {f"aws:RequestTag/{tag_key}": "owned"}},
+            "Action": launch,
+            "Resource": [f"arn:aws:ec2:{region}::image/*", f"arn:aws:ec2:{region}::snapshot/*"]
+            + [f"{ec2}:{kind}/*" for kind in ("security-group", "subnet", "capacity-reservation")],
         },
         {
-            "Sid": "TagOnCreate",
+            "Sid": "AllowScopedEC2LaunchTemplateAccessActions",
+            "Effect": "Allow",
+            "Action": launch,
+            "Resource": f"{ec2}:launch-template/*",
+            "Condition": {"StringEquals": owned, "StringLike": of_a_nodepool},
+        },
+        {
+            "Sid": "AllowScopedEC2InstanceActionsWithTags",
+            "Effect": "Allow",
+            "Action": [*launch, "ec2:CreateLaunchTemplate"],
+            "Resource": [*created, f"{ec2}:capacity-reservation/*"],
+            "Condition": {"StringEquals": requested, "StringLike": for_a_nodepool},
+        },
+        {
+            "Sid": "AllowScopedResourceCreationTagging",
             "Effect": "Allow",
             "Action": "ec2:CreateTags",
             "Resource": created,
             "Condition": {
-                "StringEquals": {
-                    f"aws:RequestTag/{tag_key}": "owned",
-                    "ec2:CreateAction": ["RunInstances", "CreateFleet", "CreateLaunchTemplate"],
-                }
+                "StringEquals": {**requested, "ec2:CreateAction": ["RunInstances", "CreateFleet", "CreateLaunchTemplate"]},
+                "StringLike": for_a_nodepool,
             },
         },
         {
-            "Sid": "UseAndRetireOwnedResources",
+            # Karpenter names its instances and records their NodeClaim after launch.
+            "Sid": "AllowScopedResourceTagging",
             "Effect": "Allow",
-            "Action": [*launch, "ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
-            "Resource": [f"arn:aws:ec2:{region}:{account_id}:instance/*", f"arn:aws:ec2:{region}:{account_id}:launch-template/*"],
-            "Condition": {"StringEquals": {f"aws:ResourceTag/{tag_key}": "owned"}},
+            "Action": "ec2:CreateTags",
+            "Resource": f"{ec2}:instance/*",
+            "Condition": {
+                "StringEquals": owned,
+                "StringLike": of_a_nodepool,
+                "StringEqualsIfExists": {"aws:RequestTag/eks:eks-cluster-name": cluster_name},
+                "ForAllValues:StringEquals": {"aws:TagKeys": ["eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"]},
+            },
         },
         {
-            "Sid": "Discover",
+            "Sid": "AllowScopedDeletion",
+            "Effect": "Allow",
+            "Action": ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
+            "Resource": [f"{ec2}:instance/*", f"{ec2}:launch-template/*"],
+            "Condition": {"StringEquals": owned, "StringLike": of_a_nodepool},
+        },
+        {
+            "Sid": "AllowRegionalReadActions",
             "Effect": "Allow",
             "Action": [
-                "ec2:DescribeAvailabilityZones", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeInstanceTypeOfferings",
-                "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates", "ec2:DescribeSecurityGroups",
-                "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets", "ec2:DescribeCapacityReservations", "pricing:GetProducts",
+                "ec2:DescribeCapacityReservations", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeInstanceTypeOfferings",
+                "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates", "ec2:DescribeSecurityGroups", "ec2:DescribeSpotPriceHistory",
+                "ec2:DescribeSubnets",
             ],
             "Resource": "*",
+            "Condition": {"StringEquals": {"aws:RequestedRegion": region}},
         },
-        {"Sid": "AmiParameters", "Effect": "Allow", "Action": "ssm:GetParameter", "Resource": f"arn:aws:ssm:{region}::parameter/aws/service/*"},
         {
-            "Sid": "PassNodeRole",
+            "Sid": "AllowSSMReadActions",
             "Effect": "Allow",
-            "Action": "iam:PassRole",
-            "Resource": f"arn:aws:iam::{account_id}:role{node_role_path}*",
-            "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+            "Action": "ssm:GetParameter",
+            "Resource": [f"arn:aws:ssm:{region}::parameter/aws/service/*", f"arn:aws:ssm:{region}:{account_id}:parameter/imagebuilder/*"],
         },
+        {"Sid": "AllowPricingReadActions", "Effect": "Allow", "Action": "pricing:GetProducts", "Resource": "*"},
         {
-            "Sid": "NodeInstanceProfiles",
-            "Effect": "Allow",
-            "Action": [
-                "iam:CreateInstanceProfile", "iam:TagInstanceProfile", "iam:AddRoleToInstanceProfile",
-                "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile",
-            ],
-            "Resource": f"arn:aws:iam::{account_id}:instance-profile/*",
-        },
-        {
-            "Sid": "InterruptionQueue",
+            "Sid": "AllowInterruptionQueueActions",
             "Effect": "Allow",
             "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
             "Resource": queue_arn,
         },
-        {"Sid": "Cluster", "Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": f"arn:aws:eks:{region}:{account_id}:cluster/{cluster_name}"},
+        {
+            "Sid": "AllowPassingInstanceRole",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": f"arn:aws:iam::{account_id}:role{node_role_path}*",
+            "Condition": {"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}},
+        },
+        {
+            "Sid": "AllowScopedInstanceProfileCreationActions",
+            "Effect": "Allow",
+            "Action": ["iam:CreateInstanceProfile"],
+            "Resource": profiles,
+            "Condition": {"StringEquals": profile_request, "StringLike": {"aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"}},
+        },
+        {
+            "Sid": "AllowScopedInstanceProfileTagActions",
+            "Effect": "Allow",
+            "Action": ["iam:TagInstanceProfile"],
+            "Resource": profiles,
+            "Condition": {
+                "StringEquals": {**owned, **profile_region, **profile_request},
+                "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*", "aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"},
+            },
+        },
+        {
+            "Sid": "AllowScopedInstanceProfileActions",
+            "Effect": "Allow",
+            "Action": ["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"],
+            "Resource": profiles,
+            "Condition": {"StringEquals": {**owned, **profile_region}, "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"}},
+        },
+        {"Sid": "AllowInstanceProfileReadActions", "Effect": "Allow", "Action": "iam:GetInstanceProfile", "Resource": profiles},
+        {
+            "Sid": "AllowAPIServerEndpointDiscovery",
+            "Effect": "Allow",
+            "Action": "eks:DescribeCluster",
+            "Resource": f"arn:aws:eks:{region}:{account_id}:cluster/{cluster_name}",
+        },
     ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements})

@@ -219,7 +219,7 @@ def test_karpenter_controller_may_pass_only_karpenter_node_roles(stack):
 
     spec, graph = stack
     policy = json.loads(graph.find("aws:iam/rolePolicy:RolePolicy", "gpu-software-karpenter-policy").inputs["policy"])
-    pass_role = next(s for s in policy["Statement"] if s["Sid"] == "PassNodeRole")
+    pass_role = next(s for s in policy["Statement"] if s["Sid"] == "AllowPassingInstanceRole")
     roles = {role.name: role.outputs["arn"] for role in graph.of_type("aws:iam/role:Role")}
     passable = {name for name, arn in roles.items() if fnmatch.fnmatchcase(arn, pass_role["Resource"])}
     assert passable == {"gpu-embed-node-role"}
@@ -241,7 +241,7 @@ def test_karpenter_hears_of_interruptions_through_its_queue(stack):
     }
     assert targets == {name: queue.outputs["arn"] for name in rules}
     policy = json.loads(graph.find("aws:iam/rolePolicy:RolePolicy", "gpu-software-karpenter-policy").inputs["policy"])
-    reads = next(s for s in policy["Statement"] if s["Sid"] == "InterruptionQueue")
+    reads = next(s for s in policy["Statement"] if s["Sid"] == "AllowInterruptionQueueActions")
     assert reads["Resource"] == queue.outputs["arn"]
 
 
