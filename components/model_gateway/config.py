@@ -120,6 +120,7 @@ class LiteLLMParams(_Strict):
 
 class ModelInfo(_Strict):
     id: str
+    aiplane_max_tokens: int | None = Field(default=None, gt=0, description="Read by templates/max_tokens_cap.py")
     supports_function_calling: bool | None = None
 
 
@@ -142,7 +143,7 @@ class RouterSettings(_Strict):
 class LiteLLMSettings(_Strict):
     drop_params: bool
     request_timeout: int = Field(gt=0)
-    callbacks: list[Literal["prometheus", "otel"]] = Field(default_factory=list)
+    callbacks: list[Literal["prometheus", "otel", "max_tokens_cap.handler"]] = Field(default_factory=list)
 
 
 class GeneralSettings(_Strict):

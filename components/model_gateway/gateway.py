@@ -77,6 +77,7 @@ class ModelGateway(AiplaneComponent):
                 "keys.json": self.key_requests,
                 "sync_keys.py": (TEMPLATES / "sync_keys.py").read_text(),
                 "serve_metrics.py": (TEMPLATES / "serve_metrics.py").read_text(),
+                "max_tokens_cap.py": (TEMPLATES / "max_tokens_cap.py").read_text(),
             },
             opts=in_namespace,
         )
@@ -296,7 +297,7 @@ class ModelGateway(AiplaneComponent):
                     name="config",
                     config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
                         name=f"{GATEWAY_NAME}-config",
-                        items=[k8s.core.v1.KeyToPathArgs(key=key, path=key) for key in ("config.yaml", "serve_metrics.py")],
+                        items=[k8s.core.v1.KeyToPathArgs(key=key, path=key) for key in ("config.yaml", "max_tokens_cap.py", "serve_metrics.py")],
                     ),
                 ),
                 self._credential_volume(args, credentials),

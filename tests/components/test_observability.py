@@ -130,7 +130,8 @@ def test_logs_dashboards_rules_and_scrapes_are_provisioned():
 def test_the_gateway_exports_traces_and_the_model_servers_do_not_try_to():
     _, graph = synthesized("prod")
     config = next(r for r in graph.resources if r.name == "gateway-config").inputs["data"]["config.yaml"]
-    assert 'callbacks: ["prometheus", "otel"]' in config
+    callbacks = next(line for line in config.splitlines() if line.strip().startswith("callbacks:"))
+    assert '"prometheus"' in callbacks and '"otel"' in callbacks
     # The pinned vLLM image has no OpenTelemetry SDK; asked to trace, vLLM refuses to start.
     server = next(r for r in graph.resources if r.name == "serving-llama-3-1-8b-deployment").inputs
     assert "--otlp-traces-endpoint" not in server["spec"]["template"]["spec"]["containers"][0]["args"]

@@ -141,11 +141,17 @@ def _json(data: bytes) -> dict:
 
 
 @contextmanager
-def running_proxy(config_text: str, workdir: Path, environment: dict[str, str], sidecar: tuple[str, dict[str, str]] | None = None) -> Iterator[Proxy]:
-    """The proxy on `config_text` with the pod's `environment`; with `sidecar` (a script and its environment, as
-    the pod runs them), that process beside it, sharing the directories the pod's containers share."""
+def running_proxy(
+    config_text: str, workdir: Path, environment: dict[str, str], sidecar: tuple[str, dict[str, str]] | None = None,
+    beside_config: dict[str, str] | None = None,
+) -> Iterator[Proxy]:
+    """The proxy on `config_text` with the pod's `environment` and the files mounted beside its config; with
+    `sidecar` (a script and its environment, as the pod runs them), that process beside it, sharing the
+    directories the pod's containers share."""
     config = workdir / "config.yaml"
     config.write_text(config_text)
+    for name, text in (beside_config or {}).items():
+        (workdir / name).write_text(text)
     port = free_port()
     log = workdir / "proxy.log"
     shared = {name: str(workdir / Path(value).name) for name, value in {**environment, **(sidecar[1] if sidecar else {})}.items() if name.endswith("_DIR")}

@@ -46,7 +46,10 @@ def gateway(request, tmp_path_factory):
         sidecar = (script, {item["name"]: item["value"] for item in containers["metrics"]["env"]})
     with upstream_server() as (upstream, upstreams):
         workdir = tmp_path_factory.mktemp(f"litellm-{request.param}")
-        with running_proxy(pointed_at(files["config.yaml"], upstream), workdir, environment, sidecar) as proxy:
+        mounted = deployed(graph, "Deployment", GATEWAY_NAME)["spec"]["template"]["spec"]["volumes"]
+        beside = {item["path"]: files[item["key"]] for volume in mounted if volume["name"] == "config" for item in volume["configMap"]["items"]}
+        beside.pop("config.yaml")
+        with running_proxy(pointed_at(files["config.yaml"], upstream), workdir, environment, sidecar, beside) as proxy:
             yield spec, plan, YAML(typ="safe").load(files["config.yaml"]), proxy, upstreams, graph
 
 
@@ -119,3 +122,17 @@ def test_tenants_cannot_read_the_metrics_on_the_api_port(gateway):
     """The API port, which tenants reach, still refuses /metrics without a key: other tenants' spend is in it."""
     _, _, _, proxy, _, _ = gateway
     assert proxy.call("GET", "/metrics", key=None)[0] == 401
+
+
+def test_degraded_answers_are_capped_even_when_the_client_asks_for_more(gateway):
+    spec, _, config, proxy, upstreams, _ = gateway
+    capped = {entry["model_name"]: entry["litellm_params"]["max_tokens"] for entry in config["model_list"] if entry["litellm_params"].get("max_tokens")}
+    degrading = [tier for tier, settings in spec.platform.serving.gateway.tiers.items() if settings.degrade]
+    assert bool(capped) == bool(degrading), (capped, degrading)
+    for group, cap in capped.items():
+        for asked, expected in ((cap * 4, cap), (cap // 2, cap // 2), (None, cap)):
+            before = len(upstreams.calls)
+            status, _, body = proxy.chat(group, **({"max_tokens": asked} if asked else {}))
+            assert status == 200, body
+            (call,) = upstreams.calls[before:]
+            assert call["max_tokens"] == expected, (group, asked, call)
