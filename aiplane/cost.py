@@ -154,7 +154,7 @@ def served_token_prices(spec: StackSpec) -> dict[str, float]:
     prices = {}
     for model in spec.platform.compute.models:
         pool = spec.compute_plan.pool(model.pool)
-        peak = next(candidate for candidate in pool.models if candidate.model == model.name).scenario("peak")
+        peak = pool.model(model.name).scenario("peak")
         hourly = instance_price(pool.instance_types[0])
         if hourly is None:
             continue

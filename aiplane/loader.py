@@ -80,8 +80,8 @@ def check_stack_name(environment: str) -> None:
 
 
 def load_stack(environment: str, stacks_dir: Path) -> StackSpec:
-    """Load and validate `<stacks_dir>/Pulumi.<environment>.yaml`; raise InputError with one line per problem."""
-    check_stack_name(environment)
+    """Load and validate `<stacks_dir>/Pulumi.<environment>.yaml`; raise InputError with one line per problem.
+    (Only validated specs are preloaded, so a bad name is refused by `read_stack`.)"""
     held = _preloaded.get((stacks_dir.resolve(), environment))
     if held is not None:
         return held

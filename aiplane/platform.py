@@ -249,7 +249,7 @@ def served_model_plans(spec: StackSpec) -> list[ServedModelPlan]:
     plans = []
     for model in spec.platform.compute.models:
         pool_plan = plan.pool(model.pool)
-        model_plan = next(candidate for candidate in pool_plan.models if candidate.model == model.name)
+        model_plan = pool_plan.model(model.name)
         peak = model_plan.scenario("peak")
         instance = catalog.instances[model_plan.instance_type]
         plans.append(

@@ -67,6 +67,9 @@ class PoolPlan:
     sized_by: str  # "capacity plan" or "stack file"
     models: tuple[ModelPlan, ...] = ()
 
+    def model(self, name: str) -> ModelPlan:
+        return next(plan for plan in self.models if plan.model == name)
+
 
 @dataclass(frozen=True)
 class ComputePlan:

@@ -94,13 +94,8 @@ def _display_ids(build: StackArtifacts) -> dict[str, str]:
     return ids
 
 
-def _resource_index(build: StackArtifacts) -> dict[str, GraphResource]:
-    return {display: build.graph[urn] for urn, display in _display_ids(build).items()}
-
-
-def _graph_results(build: StackArtifacts) -> list[dict]:
-    """The deploy-safety checks' results, shaped as checkov's."""
-    ids = _display_ids(build)
+def _graph_results(build: StackArtifacts, ids: dict[str, str]) -> list[dict]:
+    """The deploy-safety checks' results, shaped as checkov's, naming resources by their display ids."""
     return [
         {"check_id": info.id, "check_name": info.title, "result": "PASSED" if passed else "FAILED", "resource": ids[resource.urn]}
         for info, resource, passed in run_graph_checks(build.graph)
@@ -128,8 +123,8 @@ def _tenant_of(build: StackArtifacts, resource: GraphResource | None, tags: Any)
     return None
 
 
-def _findings(build: StackArtifacts, results: list[dict], profile: Profile, waivers: list[Waiver]) -> list[Finding]:
-    index = _resource_index(build)
+def _findings(build: StackArtifacts, ids: dict[str, str], results: list[dict], profile: Profile, waivers: list[Waiver]) -> list[Finding]:
+    index = {display: build.graph[urn] for urn, display in ids.items()}
     findings = []
     for result in results:
         if result["result"] not in ("PASSED", "FAILED"):
@@ -213,14 +208,9 @@ def _judge(session: CheckovSession, inputs: PolicyInputs, stacks: list[StackArti
     for stack in stacks:
         if stack.graph.custom_resources and not raw["scans"][stack.environment]["results"]:
             raise EngineError(f"checkov reported no result at all for stack {stack.environment}; refusing to call that a pass")
-    results = [
-        StackResult(
-            stack.environment,
-            stack.spec.source,
-            _findings(
-                stack, [*raw["scans"][stack.environment]["results"], *_graph_results(stack)], inputs.profiles[stack.environment], inputs.waivers
-            ),
-        )
-        for stack in stacks
-    ]
+    results = []
+    for stack in stacks:
+        ids = _display_ids(stack)
+        found = [*raw["scans"][stack.environment]["results"], *_graph_results(stack, ids)]
+        results.append(StackResult(stack.environment, stack.spec.source, _findings(stack, ids, found, inputs.profiles[stack.environment], inputs.waivers)))
     return GateReport(results, inputs.catalog, raw["checkov_version"])

@@ -42,7 +42,7 @@ def test_each_server_runs_on_its_pool_with_the_plan_tp_degree_of_gpus(environmen
         (container,) = pod["containers"]
         assert container["resources"]["limits"][GPU_RESOURCE] == str(plan.tensor_parallel)
         assert container["resources"]["requests"] == container["resources"]["limits"]
-        model_plan = next(m for p in spec.compute_plan.pools for m in p.models if m.model == plan.model)
+        model_plan = spec.compute_plan.pool(plan.pool).model(plan.model)
         assert plan.tensor_parallel == model_plan.scenario("peak").tensor_parallel
         arguments = dict(zip(container["args"][::2], container["args"][1::2]))
         assert arguments["--tensor-parallel-size"] == str(plan.tensor_parallel)
