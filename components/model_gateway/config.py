@@ -11,7 +11,7 @@ import json
 import re
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import jinja2
 from pydantic import (
@@ -33,6 +33,15 @@ DATABASE_URL_ENV = "DATABASE_URL"
 # How long a deployment that keeps failing sits out before the router tries it again.
 COOLDOWN_SECONDS = 30
 ALLOWED_FAILS = 3
+# The failures that are the server's fault, each allowed ALLOWED_FAILS times a cooldown window before the
+# deployment sits out. LiteLLM 1.100.1 cools a single-deployment model group down only when the deployment
+# names the exception type in its own `model_info.allowed_fails_policy` (router/cooldown_handlers.py
+# `_should_cooldown_based_on_deployment_policy`); a router-level `allowed_fails` equal to the default is
+# treated as unset, and every aiplane model group has one deployment. A client's bad request never counts.
+CooldownPolicyField = Literal[
+    "TimeoutErrorAllowedFails", "RateLimitErrorAllowedFails", "InternalServerErrorAllowedFails",
+    "ServiceUnavailableErrorAllowedFails", "BadGatewayErrorAllowedFails",
+]
 
 
 def env_name(prefix: str, name: str) -> str:
@@ -120,6 +129,7 @@ class LiteLLMParams(_Strict):
 
 class ModelInfo(_Strict):
     id: str
+    allowed_fails_policy: dict[CooldownPolicyField, int] = Field(min_length=1)
     aiplane_max_tokens: int | None = Field(default=None, gt=0, description="Read by templates/max_tokens_cap.py")
     supports_function_calling: bool | None = None
 
@@ -134,7 +144,6 @@ class RouterSettings(_Strict):
     routing_strategy: Literal["simple-shuffle", "least-busy", "latency-based-routing", "usage-based-routing-v2"]
     num_retries: int = Field(ge=0)
     timeout: int = Field(gt=0)
-    allowed_fails: int = Field(ge=1)
     cooldown_time: int = Field(ge=0)
     model_group_alias: dict[str, str]
     fallbacks: list[dict[str, list[str]]]
@@ -165,12 +174,18 @@ class LiteLLMConfig(_Strict):
         ids = [entry.model_info.id for entry in self.model_list]
         if len(ids) != len(set(ids)):
             raise ValueError("model_info.id values repeat")
+        # A request that names a deployment id is sent to that deployment as such, past cooldowns and
+        # fallbacks' selection (Router._common_checks_available_deployment): ids must never be names clients use.
+        for clash in sorted(set(ids) & (groups | set(self.router_settings.model_group_alias))):
+            raise ValueError(f"model_info.id {clash!r} is also a model group or alias name")
         for alias, group in self.router_settings.model_group_alias.items():
             if group not in groups:
                 raise ValueError(f"model_group_alias {alias!r} names {group!r}, which is not in model_list")
         for fallback in self.router_settings.fallbacks:
             for group, targets in fallback.items():
-                for name in (group, *targets):
+                if group not in groups | set(self.router_settings.model_group_alias):
+                    raise ValueError(f"fallbacks name {group!r}, which is neither in model_list nor an alias")
+                for name in targets:
                     if name not in groups:
                         raise ValueError(f"fallbacks name {name!r}, which is not in model_list")
         return self
@@ -199,21 +214,32 @@ def _entries(plan: GatewayPlan) -> list[dict]:
                 "max_tokens": deployment.max_tokens,
                 "usd_per_token": plan.served_usd_per_token.get(deployment.model),
                 "drop_tools": not deployment.tools,
-                "id": deployment.group.replace("/", "-"),
+                "id": deployment_id(deployment.group),
             }
         )
     return entries
 
 
+def deployment_id(group: str) -> str:
+    """The deployment's `model_info.id`, the key of its routing state (cooldowns, fail counts, the `model_id`
+    metric label): never a name a client asks for, which LiteLLM would take as a request for the deployment."""
+    return "deployment-" + group.replace("/", "-")
+
+
 def render_config(plan: GatewayPlan) -> str:
     """config.yaml for LiteLLM's proxy, validated against `LiteLLMConfig`; raises ConfigError otherwise."""
+    aliases = {task: plan.routing.aliases[plan.default_tier][task] for task in TASK_CLASSES if task in plan.routing.aliases[plan.default_tier]}
+    fallbacks = {group: list(targets) for group, targets in sorted(plan.routing.fallbacks.items()) if targets}
     text = _environment().get_template("config.yaml.j2").render(
         entries=_entries(plan),
-        aliases={task: plan.routing.aliases[plan.default_tier][task] for task in TASK_CLASSES if task in plan.routing.aliases[plan.default_tier]},
-        fallbacks={group: list(targets) for group, targets in sorted(plan.routing.fallbacks.items()) if targets},
+        aliases=aliases,
+        # The router looks fallbacks up by the name the client asked for, before `model_group_alias` resolves
+        # it (Router.async_function_with_fallbacks: "No fallback model group found for original
+        # model_group=classification"): a task class asked for without a key's aliases needs its own entry.
+        fallbacks=fallbacks | {task: fallbacks[group] for task, group in aliases.items() if group in fallbacks},
         plan=plan,
         cooldown_seconds=COOLDOWN_SECONDS,
-        allowed_fails=ALLOWED_FAILS,
+        cooldown_policy={field: ALLOWED_FAILS for field in get_args(CooldownPolicyField)},
         master_key_env=MASTER_KEY_ENV,
         database_url_env=DATABASE_URL_ENV,
     )

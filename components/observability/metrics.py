@@ -30,7 +30,7 @@ EXPORTED_METRICS: dict[str, frozenset[str]] = {
             "litellm_proxy_failed_requests_metric_total",
             "litellm_deployment_successful_fallbacks_total",
             "litellm_spend_metric_total",
-            "litellm_total_tokens_total",
+            "litellm_total_tokens_metric_total",
         }
     ),
     # kube-state-metrics (kube-prometheus-stack), for node labels and pods.

@@ -3,7 +3,8 @@ upstreams it would call: vLLM servers and managed providers that speak the OpenA
 
 Only upstream addresses change (each `api_base` points at the stand-in); every other line of the config is
 what the gateway deploys. The proxy runs from `.venv-litellm` (`make setup`; or AIPLANE_LITELLM=/path/to/litellm)
-without a database: the master key authenticates, virtual keys are not exercised here."""
+without a database: the master key authenticates; `keystore.py` stands in for the key table where virtual
+keys are under test."""
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,7 +23,10 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from tests.conftest import PROJECT_DIR
+from aiplane.components.model_gateway import GATEWAY_NAME
+from aiplane.components.workloads import GATEWAY_NAMESPACE
+from aiplane.platform import gateway_plan
+from tests.conftest import PROJECT_DIR, synthesized
 
 MASTER_KEY = "sk-conformance-master"
 USAGE = {"prompt_tokens": 100, "completion_tokens": 50}
@@ -200,3 +204,41 @@ def running_proxy(
                 running.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 running.kill()
+
+
+def deployed(graph, kind: str, name: str, namespace: str = GATEWAY_NAMESPACE) -> dict:
+    return next(
+        r.inputs for r in graph.resources
+        if r.type.startswith("kubernetes:") and r.inputs.get("kind") == kind
+        and r.inputs["metadata"].get("name") == name and r.inputs["metadata"].get("namespace") == namespace
+    )
+
+
+def pod_containers(graph) -> dict[str, dict]:
+    return {c["name"]: c for c in deployed(graph, "Deployment", GATEWAY_NAME)["spec"]["template"]["spec"]["containers"]}
+
+
+@contextmanager
+def deployed_gateway(environment: str, workdir: Path, stand_in: Callable[[dict, dict[str, str]], None] | None = None) -> Iterator[tuple]:
+    """The proxy as the stack's gateway Deployment runs it: its rendered config (the ConfigMap's), its
+    environment, and its sidecars with their scripts (from the same ConfigMap). `stand_in(config, files)` may
+    add what replaces the database; it changes nothing else. Yields (spec, plan, config, proxy, upstreams, graph)."""
+    spec, graph = synthesized(environment)
+    plan = gateway_plan(spec)
+    files = deployed(graph, "ConfigMap", f"{GATEWAY_NAME}-config")["data"]
+    containers = pod_containers(graph)
+    environment_variables = {item["name"]: item["value"] for item in containers["proxy"]["env"] if "value" in item}
+    environment_variables |= {provider.api_key_env: "sk-upstream" for provider in plan.providers if provider.api_key_env}
+    sidecar = None
+    if "metrics" in containers:
+        script = files[Path(containers["metrics"]["command"][-1]).name]
+        sidecar = (script, {item["name"]: item["value"] for item in containers["metrics"]["env"]})
+    mounted = deployed(graph, "Deployment", GATEWAY_NAME)["spec"]["template"]["spec"]["volumes"]
+    beside = {item["path"]: files[item["key"]] for volume in mounted if volume["name"] == "config" for item in volume["configMap"]["items"]}
+    rendered = YAML(typ="safe").load(beside.pop("config.yaml"))
+    config = json.loads(json.dumps(rendered))
+    if stand_in:
+        stand_in(config, beside)
+    with upstream_server() as (upstream, upstreams):
+        with running_proxy(pointed_at(json.dumps(config), upstream), workdir, environment_variables, sidecar, beside) as proxy:
+            yield spec, plan, rendered, proxy, upstreams, graph

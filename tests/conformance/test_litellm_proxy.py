@@ -5,58 +5,32 @@ from __future__ import annotations
 
 import math
 import urllib.request
-from pathlib import Path
 
 import pytest
-from ruamel.yaml import YAML
 
 from aiplane.components.model_gateway import GATEWAY_NAME
-from aiplane.components.workloads import GATEWAY_NAMESPACE, MONITORING_NAMESPACE
+from aiplane.components.model_gateway.config import ALLOWED_FAILS
+from aiplane.components.observability.metrics import EXPORTED_METRICS
+from aiplane.components.workloads import MONITORING_NAMESPACE
 from aiplane.cost import served_token_prices
-from aiplane.platform import gateway_plan
-from tests.conformance.litellm_proxy import USAGE, pointed_at, running_proxy, upstream_server
-from tests.conftest import PROJECT_DIR, SHIPPED_STACKS, synthesized
-
-
-def deployed(graph, kind: str, name: str, namespace: str = GATEWAY_NAMESPACE):
-    return next(
-        r.inputs for r in graph.resources
-        if r.type.startswith("kubernetes:") and r.inputs.get("kind") == kind
-        and r.inputs["metadata"].get("name") == name and r.inputs["metadata"].get("namespace") == namespace
-    )
-
-
-def pod_containers(graph) -> dict[str, dict]:
-    return {c["name"]: c for c in deployed(graph, "Deployment", GATEWAY_NAME)["spec"]["template"]["spec"]["containers"]}
+from tests.conformance.litellm_proxy import USAGE, deployed, deployed_gateway, pod_containers
+from tests.conftest import PROJECT_DIR, SHIPPED_STACKS
 
 
 @pytest.fixture(scope="module", params=SHIPPED_STACKS)
 def gateway(request, tmp_path_factory):
-    """The proxy as the gateway Deployment runs it: its rendered config (the ConfigMap's), its environment, and
-    its sidecars with their scripts (from the same ConfigMap)."""
-    spec, graph = synthesized(request.param)
-    plan = gateway_plan(spec)
-    files = deployed(graph, "ConfigMap", f"{GATEWAY_NAME}-config")["data"]
-    containers = pod_containers(graph)
-    environment = {item["name"]: item["value"] for item in containers["proxy"]["env"] if "value" in item}
-    environment |= {provider.api_key_env: "sk-upstream" for provider in plan.providers if provider.api_key_env}
-    sidecar = None
-    if "metrics" in containers:
-        script = files[Path(containers["metrics"]["command"][-1]).name]
-        sidecar = (script, {item["name"]: item["value"] for item in containers["metrics"]["env"]})
-    with upstream_server() as (upstream, upstreams):
-        workdir = tmp_path_factory.mktemp(f"litellm-{request.param}")
-        mounted = deployed(graph, "Deployment", GATEWAY_NAME)["spec"]["template"]["spec"]["volumes"]
-        beside = {item["path"]: files[item["key"]] for volume in mounted if volume["name"] == "config" for item in volume["configMap"]["items"]}
-        beside.pop("config.yaml")
-        with running_proxy(pointed_at(files["config.yaml"], upstream), workdir, environment, sidecar, beside) as proxy:
-            yield spec, plan, YAML(typ="safe").load(files["config.yaml"]), proxy, upstreams, graph
+    with deployed_gateway(request.param, tmp_path_factory.mktemp(f"litellm-{request.param}")) as running:
+        yield running
 
 
 def upstream_model(config: dict, group: str) -> str:
     """The model name the upstream receives for a model group: LiteLLM's provider prefix removed."""
     entry = next(entry for entry in config["model_list"] if entry["model_name"] == group)
     return entry["litellm_params"]["model"].split("/", 1)[1]
+
+
+def fallback_chains(config: dict) -> dict[str, list[str]]:
+    return {name: targets for item in config["router_settings"]["fallbacks"] for name, targets in item.items()}
 
 
 def test_every_task_class_reaches_the_model_its_tier_routes_it_to(gateway):
@@ -79,19 +53,26 @@ def test_self_hosted_use_is_charged_at_the_planned_price_per_token(gateway):
         assert cost > 0
 
 
-def test_a_failing_model_falls_back_along_its_chain(gateway):
-    _, plan, config, proxy, upstreams, _ = gateway
-    fallbacks = {group: targets for item in config["router_settings"]["fallbacks"] for group, targets in item.items()}
-    group, targets = next((group, targets) for group, targets in sorted(fallbacks.items()) if upstream_model(config, targets[0]) != upstream_model(config, group))
-    failing = upstream_model(config, group)
-    upstreams.failing = {failing}
+def fail_over(plan, config: dict, proxy, upstreams) -> tuple[str, list[str], list[str]]:
+    """One request to a model group while its model fails: (the group, its fallbacks, the models that answered)."""
+    group, targets = next(
+        (group, targets) for group, targets in sorted(fallback_chains(config).items())
+        if group not in plan.routing.aliases[plan.default_tier] and upstream_model(config, targets[0]) != upstream_model(config, group)
+    )
+    upstreams.failing = {upstream_model(config, group)}
     try:
         before = len(upstreams.served())
         status, _, body = proxy.chat(group)
     finally:
         upstreams.failing = set()
     assert status == 200, body
-    assert upstreams.served()[before:] == [upstream_model(config, targets[0])], (group, targets)
+    return group, targets, upstreams.served()[before:]
+
+
+def test_a_failing_model_falls_back_along_its_chain(gateway):
+    _, plan, config, proxy, upstreams, _ = gateway
+    group, targets, answered = fail_over(plan, config, proxy, upstreams)
+    assert answered == [upstream_model(config, targets[0])], (group, targets)
 
 
 def test_the_proxy_under_test_is_the_pinned_images_version():
@@ -105,17 +86,29 @@ def test_the_proxy_under_test_is_the_pinned_images_version():
 def test_metrics_are_scraped_as_the_service_monitor_says(gateway):
     """Follow the ServiceMonitor to the Service port, its target port and the container behind it, then scrape
     that with no credentials, as Prometheus does."""
-    _, _, _, proxy, _, graph = gateway
+    _, plan, config, proxy, upstreams, graph = gateway
     endpoint = deployed(graph, "ServiceMonitor", "gateway", MONITORING_NAMESPACE)["spec"]["endpoints"][0]
     service_port = next(p for p in deployed(graph, "Service", GATEWAY_NAME)["spec"]["ports"] if p["name"] == endpoint["port"])
     target = service_port["targetPort"]
     container = next(c for c in pod_containers(graph).values() if any(p["containerPort"] == target for p in c.get("ports", [])))
     url = proxy.url if container["name"] == "proxy" else f"http://127.0.0.1:{proxy.ports[target]}"
     assert proxy.chat("classification")[0] == 200
+    fail_over(plan, config, proxy, upstreams)
+    # A request nothing can answer, so the failed-requests counter the error-budget alerts read exists.
+    unguarded = next(entry["model_name"] for entry in config["model_list"] if entry["model_name"] not in fallback_chains(config))
+    upstreams.failing = {upstream_model(config, unguarded)}
+    try:
+        assert proxy.chat(unguarded)[0] >= 500
+    finally:
+        upstreams.failing = set()
     with urllib.request.urlopen(url + endpoint["path"], timeout=30) as response:
         assert response.status == 200
         text = response.read().decode()
-    assert "litellm_proxy_total_requests_metric_total{" in text and "litellm_spend_metric_total{" in text
+    exposed = {line.split("{", 1)[0].split(" ", 1)[0] for line in text.splitlines() if line and not line.startswith("#")}
+    assert EXPORTED_METRICS["litellm"] <= exposed, sorted(EXPORTED_METRICS["litellm"] - exposed)
+    for name, label in (("litellm_proxy_total_requests_metric_total", "requested_model"), ("litellm_spend_metric_total", "api_key_alias"),
+                        ("litellm_request_total_latency_metric_bucket", "le")):
+        assert any(line.startswith(name + "{") and f"{label}=" in line for line in text.splitlines()), (name, label)
 
 
 def test_tenants_cannot_read_the_metrics_on_the_api_port(gateway):
@@ -136,3 +129,33 @@ def test_degraded_answers_are_capped_even_when_the_client_asks_for_more(gateway)
             assert status == 200, body
             (call,) = upstreams.calls[before:]
             assert call["max_tokens"] == expected, (group, asked, call)
+
+
+def test_a_failing_model_cools_down_and_its_requests_go_straight_to_the_fallback(gateway):
+    """Last in this module on purpose: the deployment it fails is left cooling down in this stack's proxy.
+
+    Clients ask for task classes; once the served model has failed often enough, the router stops sending it
+    requests for the cooldown: the next requests reach the fallback only, even after the server has recovered."""
+    _, plan, config, proxy, upstreams, _ = gateway
+    fallbacks = fallback_chains(config)
+    task, group = next(
+        (task, group) for task, group in sorted(plan.routing.aliases[plan.default_tier].items())
+        if fallbacks.get(group) and upstream_model(config, fallbacks[group][0]) != upstream_model(config, group)
+    )
+    assert fallbacks.get(task) == fallbacks[group], "a task class asked for without a key's aliases has no fallbacks"
+    failing, fallback = upstream_model(config, group), upstream_model(config, fallbacks[group][0])
+    upstreams.failing = {failing}
+    tried = []
+    try:
+        for _ in range(ALLOWED_FAILS + 3):
+            before = len(upstreams.calls)
+            status, _, body = proxy.chat(task)
+            assert status == 200, body
+            tried.append([call["model"] for call in upstreams.calls[before:]])
+    finally:
+        upstreams.failing = set()
+    assert tried[-1] == tried[-2] == [fallback], (group, tried)
+    assert sum(models.count(failing) for models in tried) <= (ALLOWED_FAILS + 1) * (plan.retries + 1), tried
+    before = len(upstreams.calls)
+    assert proxy.chat(task)[0] == 200
+    assert [call["model"] for call in upstreams.calls[before:]] == [fallback], "the recovered server is tried before its cooldown ends"

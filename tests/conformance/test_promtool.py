@@ -160,3 +160,81 @@ def test_every_alert_has_a_unit_test():
     alerts = {rule["alert"] for group in groups for rule in group["rules"] if "alert" in rule}
     tested = {case["alertname"] for test in unit_tests(groups) for case in test.get("alert_rule_test", [])}
     assert alerts == tested, alerts ^ tested
+
+
+# -- dashboards --------------------------------------------------------------------------------------------
+
+INFRASTRUCTURE_NAMESPACES = ("gpu-operator", "monitoring")
+
+
+def deployed_dashboard_queries(environment: str) -> list[tuple[str, str]]:
+    """(where, expression) for every query of every dashboard the stack deploys, as Grafana's sidecar loads them."""
+    _, graph = synthesized(environment)
+    queries = []
+    for resource in graph.resources:
+        if resource.type == "kubernetes:core/v1:ConfigMap" and resource.inputs["metadata"].get("labels", {}).get("grafana_dashboard"):
+            for file_name, text in resource.inputs["data"].items():
+                for panel in json.loads(text)["panels"]:
+                    queries += [(f"{file_name}: {panel['title']}", target["expr"]) for target in panel["targets"]]
+    assert queries, f"stack {environment} deploys no dashboard"
+    return queries
+
+
+def pool_labels(graph) -> set[str]:
+    """The `aiplane.io/pool` node label of every pool the stack creates (node groups and Karpenter NodePools)."""
+    found = set()
+
+    def walk(value) -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("aiplane.io/pool"), str):
+                found.add(value["aiplane.io/pool"])
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for resource in graph.resources:
+        walk(resource.inputs)
+    return found
+
+
+def scraped_series(environment: str) -> list[dict[str, str]]:
+    """One series of every metric our exporters emit, per GPU node of every pool, labelled as stored after scraping."""
+    _, graph = synthesized(environment)
+    result = []
+    for index, pool in enumerate(sorted(pool_labels(graph))):
+        node = f"ip-10-0-{index}-5.ec2.internal"
+        result.append(series("kube_node_labels", {**KSM_TARGET, "node": node, "label_aiplane_io_pool": pool}, "1x30"))
+        dcgm = {**DCGM_TARGET, "gpu": "0", "Hostname": node, "exported_namespace": "model-serving", "exported_pod": f"{pool}-0", "exported_container": "vllm"}
+        result += [series(name, dcgm, "40x30") for name in ("DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE")]
+    vllm = {**VLLM_TARGET, "model_name": "llama-3-1-8b", "engine": "0"}
+    result += [series(name, vllm, "0+10x30") for name in ("vllm:generation_tokens_total", "vllm:prompt_tokens_total", "vllm:prefix_cache_hits_total")]
+    result += [series("vllm:prefix_cache_queries_total", vllm, "0+20x30")]
+    result += [series(name, vllm, "4x30") for name in ("vllm:num_requests_waiting", "vllm:num_requests_running")]
+    gateway = {**GATEWAY_TARGET, "requested_model": "reasoning", "model": "llama-3-1-8b", "api_key_alias": "support"}
+    result += [series("litellm_request_total_latency_metric_bucket", {**gateway, "le": le}, f"0+{count}x30") for le, count in (("1.0", 9), ("+Inf", 10))]
+    result += [series(name, gateway, "0+10x30") for name in ("litellm_proxy_total_requests_metric_total", "litellm_deployment_successful_fallbacks_total")]
+    result += [series("litellm_spend_metric_total", gateway, "0+0.5x30")]
+    return result
+
+
+def dashboard_tests(environment: str) -> list[dict]:
+    """Each query returns data, and none attributes a workload's series to the exporter's own namespace (what a
+    query by `namespace` of a series scraped with `honorLabels: false` does)."""
+    infrastructure = " or ".join(f'label_replace(vector(1), "namespace", "{namespace}", "", "")' for namespace in INFRASTRUCTURE_NAMESPACES)
+    cases = []
+    for _, expr in deployed_dashboard_queries(environment):
+        cases.append({"expr": f"count({expr}) > bool 0", "eval_time": "20m", "exp_samples": [{"labels": "{}", "value": 1}]})
+        cases.append({"expr": f"({expr}) and on (namespace) ({infrastructure})", "eval_time": "20m", "exp_samples": []})
+    return [{"interval": "1m", "input_series": scraped_series(environment), "promql_expr_test": cases}]
+
+
+@pytest.mark.parametrize("environment", SHIPPED_STACKS)
+def test_every_dashboard_query_shows_the_workloads_series(promtool, environment, tmp_path):
+    (tmp_path / "rules.yaml").write_text(json.dumps({"groups": deployed_rule_groups(environment)}))
+    tests = {"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": dashboard_tests(environment)}
+    with (tmp_path / "tests.yaml").open("w") as handle:
+        YAML(typ="safe").dump(tests, handle)
+    result = subprocess.run([promtool, "test", "rules", "tests.yaml"], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
