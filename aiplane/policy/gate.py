@@ -14,6 +14,7 @@ from typing import Any, Literal
 from aiplane.artifacts import StackArtifacts, plan_stack
 from aiplane.components.tagging import TENANT_TAG
 from aiplane.export.terraform import address, is_exported
+from aiplane.policy.answer import verify_answer
 from aiplane.policy.catalog import CheckInfo, in_order, load_check_catalog
 from aiplane.policy.graph_checks import graph_check_catalog, run_graph_checks
 from aiplane.policy.profiles import (
@@ -22,6 +23,7 @@ from aiplane.policy.profiles import (
     Waiver,
     load_profile,
     load_waivers,
+    refuse_unknown_checks,
 )
 from aiplane.policy.scanner import CheckovSession, EngineError, Scan
 from aiplane.synth.graph import GraphResource
@@ -160,6 +162,7 @@ def _findings(build: StackArtifacts, ids: dict[str, str], results: list[dict], p
 class PolicyInputs:
     """What the gate judges findings by, loaded and validated before any stack synthesizes."""
 
+    project_dir: Path
     profiles: dict[str, Profile]
     waivers: list[Waiver]
     checks_dir: Path
@@ -175,7 +178,7 @@ def load_policy_inputs(project_dir: Path, environments: list[str], today: date |
     profiles = {environment: load_profile(project_dir, environment) for environment in environments}
     waivers = load_waivers(project_dir, environments, today or date.today())
     checks_dir = project_dir / "policies" / "checks"
-    return PolicyInputs(profiles, waivers, checks_dir, load_check_catalog(checks_dir), graph_check_catalog())
+    return PolicyInputs(project_dir, profiles, waivers, checks_dir, load_check_catalog(checks_dir), graph_check_catalog())
 
 
 def run_gate(project_dir: Path, environments: list[str], today: date | None = None) -> GateReport:
@@ -208,6 +211,8 @@ def _judge(session: CheckovSession, inputs: PolicyInputs, stacks: list[StackArti
     for stack in stacks:
         if stack.graph.custom_resources and not raw["scans"][stack.environment]["results"]:
             raise EngineError(f"checkov reported no result at all for stack {stack.environment}; refusing to call that a pass")
+    verify_answer(raw, stacks, inputs.checkov_checks)
+    refuse_unknown_checks(inputs.project_dir, inputs.profiles, inputs.waivers, {*raw["check_ids"], *(check.id for check in inputs.graph_checks)})
     results = []
     for stack in stacks:
         ids = _display_ids(stack)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import fnmatch
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 
 from aiplane.errors import InputError, describe_validation_error
 from aiplane.files import display_path, read_yaml
@@ -56,12 +56,31 @@ def _specificity(pattern: str, check_id: str) -> int:
     return 10_000 if pattern == check_id else len(pattern)
 
 
+def _glob(pattern: str) -> str:
+    """fnmatch never refuses a pattern; a `[` without its `]` would silently match the bracket literally."""
+    depth = 0
+    for character in pattern:
+        if character == "[":
+            if depth:
+                raise ValueError("is not a valid glob: '[' inside a [...] set")
+            depth = 1
+        elif character == "]" and depth:
+            depth = 0
+    if depth:
+        raise ValueError("is not a valid glob: '[' without its ']'")
+    return pattern
+
+
+def _said(text: str) -> str:
+    return " ".join(text.split())
+
+
 class Waiver(Model):
     check: str = Field(pattern=r"^[A-Z0-9_]+$")
-    resource: str = Field(min_length=1, description="Glob on the resource address, e.g. aws_eks_cluster.cluster-*")
+    resource: Annotated[str, AfterValidator(_glob)] = Field(min_length=1, description="Glob on the resource address, e.g. aws_eks_cluster.cluster-*")
     stacks: list[str] = Field(min_length=1)
-    reason: str = Field(min_length=20, description="Why the risk is accepted; reviewed like code.")
-    owner: str = Field(min_length=1)
+    reason: Annotated[str, BeforeValidator(_said)] = Field(min_length=20, description="Why the risk is accepted; reviewed like code.")
+    owner: Annotated[str, BeforeValidator(_said)] = Field(min_length=1)
     expires: date
 
     def covers(self, check_id: str, resource: str, stack: str) -> bool:
@@ -72,8 +91,31 @@ class WaiverFile(Model):
     waivers: list[Waiver] = Field(default_factory=list)
 
 
+def profile_path(project_dir: Path, environment: str) -> Path:
+    return project_dir / "policies" / "profiles" / f"{environment}.yaml"
+
+
+def refuse_unknown_checks(project_dir: Path, profiles: dict[str, Profile], waivers: list[Waiver], known: set[str]) -> None:
+    """An entry that matches no check does nothing, silently: a typo (`AIP` for `AIP_`) would turn enforcement
+    off. Every profile entry and every waiver must name a check that exists (checkov's or aiplane's)."""
+    problems = []
+    for environment, profile in profiles.items():
+        source = display_path(profile_path(project_dir, environment))
+        entries = [(f"mandatory[{index}]", pattern) for index, pattern in enumerate(profile.mandatory)]
+        entries += [(f"advisory[{index}].check", entry.check) for index, entry in enumerate(profile.advisory)]
+        for where, pattern in entries:
+            if not any(_matches(pattern, check_id) for check_id in known):
+                problems.append(f"{source}: {where}: {pattern!r} matches no check (a prefix ends in '_')")
+    source = display_path(project_dir / "policies" / "waivers.yaml")
+    for index, waiver in enumerate(waivers):
+        if waiver.check not in known:
+            problems.append(f"{source}: waivers[{index}].check: {waiver.check!r} is not a check")
+    if problems:
+        raise InputError(problems)
+
+
 def load_profile(project_dir: Path, environment: str) -> Profile:
-    path = project_dir / "policies" / "profiles" / f"{environment}.yaml"
+    path = profile_path(project_dir, environment)
     if not path.is_file():
         raise InputError(f"{display_path(path)}: no policy profile for stack {environment!r}")
     return _validated(path, Profile)

@@ -5,6 +5,7 @@ shadow the real package.)
 
 Fail closed means: no checkov, a crash, a timeout, output that is not the expected JSON, parsing errors
 on our files, or one of our custom checks not loaded — each is an EngineError (exit 3), never a pass.
+What checkov lets through inside a well-formed answer is `aiplane.policy.answer`'s to refuse.
 """
 from __future__ import annotations
 
@@ -84,6 +85,11 @@ class CheckovSession:
             result = json.loads(stdout)
         except json.JSONDecodeError:
             raise EngineError("checkov's worker printed something other than its JSON report") from None
+        shape = {"checkov_version", "loaded_custom_checks", "check_ids", "custom_checks", "checked_types", "faults", "scans"}
+        if not isinstance(result, dict) or shape - set(result) or not all(
+            isinstance(scan, dict) and {"results", "parsing_errors", "ledger"} <= set(scan) for scan in result["scans"].values()
+        ):
+            raise EngineError("checkov's worker answered without the fields the gate verifies (a different worker?)")
         missing = expected_custom_checks - set(result["loaded_custom_checks"])
         if missing:
             raise EngineError(f"checkov did not load these aiplane checks: {', '.join(sorted(missing))} (see `--debug`)")

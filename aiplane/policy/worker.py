@@ -4,12 +4,19 @@ Started before the stack is synthesized, it spends the wait importing checkov (m
 then it reads one job from stdin, runs checkov's terraform_plan and kubernetes runners as a library, and
 writes one JSON document to stdout. Everything checkov logs goes to stderr.
 Job:    {"external_checks_dir": str, "scans": [{"name": str, "plan": str | null, "manifests": str | null}]}
-Result: {"checkov_version": str, "loaded_custom_checks": [ids], "scans": {name: {"results": [...], "parsing_errors": [...]}}}
+Result: {"checkov_version": str, "loaded_custom_checks": [ids], "check_ids": [every registered id],
+         "custom_checks": {id: {"types": [...], "ledgered": bool}}, "checked_types": [types some check applies to],
+         "faults": ["Failed to run check ..."],
+         "scans": {name: {"results": [...], "parsing_errors": [...], "ledger": [{"check", "entity", "raised"}]}}}
+The ledger is what aiplane's own checks recorded of each evaluation (policies/checks/aip_support.py); the
+faults are checkov's own reports of checks that raised. The gate verifies the answer with both.
 """
 import gc
 import json
+import logging
 import os
 import sys
+import tempfile
 
 os.environ.setdefault("BC_SKIP_MAPPING", "TRUE")  # never call the vendor API: there is no network, and no need
 # A one-shot process: the cyclic collector would only rescan checkov's large heap while it imports and
@@ -17,6 +24,7 @@ os.environ.setdefault("BC_SKIP_MAPPING", "TRUE")  # never call the vendor API: t
 gc.disable()
 
 from checkov.common.checks_infra.registry import get_graph_checks_registry  # noqa: E402
+from checkov.kubernetes.checks.resource.registry import registry as kubernetes_registry  # noqa: E402
 from checkov.kubernetes.runner import Runner as KubernetesRunner  # noqa: E402
 from checkov.runner_filter import RunnerFilter  # noqa: E402
 from checkov.terraform.checks.resource.registry import resource_registry  # noqa: E402
@@ -38,39 +46,95 @@ def records(report):
             }
 
 
+LEDGER_ENV = "AIPLANE_CHECK_LEDGER"  # read by policies/checks/aip_support.py
+
+
+class FaultLog(logging.Handler):
+    """checkov logs a check that raised ("Failed to run check ID on ...") and carries on without a result."""
+
+    def __init__(self):
+        super().__init__(level=logging.WARNING)
+        self.faults = []
+
+    def emit(self, record):
+        message = record.getMessage()
+        if message.startswith("Failed to run check"):
+            self.faults.append(message)
+
+
 def scan(job_scan, external_checks_dir):
     results, parsing_errors = [], []
-    if job_scan.get("plan"):
-        report = PlanRunner().run(
-            root_folder=None,
-            files=[job_scan["plan"]],
-            external_checks_dir=[external_checks_dir],
-            runner_filter=RunnerFilter(framework=["terraform_plan"], download_external_modules=False),
-        )
-        results += records(report)
-        parsing_errors += list(report.parsing_errors)
-    if job_scan.get("manifests"):
-        report = KubernetesRunner().run(
-            root_folder=job_scan["manifests"],
-            external_checks_dir=[external_checks_dir],
-            runner_filter=RunnerFilter(framework=["kubernetes"], download_external_modules=False),
-        )
-        results += records(report)
-        parsing_errors += list(report.parsing_errors)
+    with tempfile.NamedTemporaryFile(prefix="aiplane-ledger-", suffix=".jsonl", delete=False) as handle:
+        ledger_path = handle.name
+    os.environ[LEDGER_ENV] = ledger_path  # inherited by any worker checkov forks
+    try:
+        if job_scan.get("plan"):
+            report = PlanRunner().run(
+                root_folder=None,
+                files=[job_scan["plan"]],
+                external_checks_dir=[external_checks_dir],
+                runner_filter=RunnerFilter(framework=["terraform_plan"], download_external_modules=False),
+            )
+            results += records(report)
+            parsing_errors += list(report.parsing_errors)
+        if job_scan.get("manifests"):
+            report = KubernetesRunner().run(
+                root_folder=job_scan["manifests"],
+                external_checks_dir=[external_checks_dir],
+                runner_filter=RunnerFilter(framework=["kubernetes"], download_external_modules=False),
+            )
+            results += records(report)
+            parsing_errors += list(report.parsing_errors)
+        with open(ledger_path, encoding="utf-8") as ledger:
+            evaluations = [json.loads(line) for line in ledger if line.strip()]
+    finally:
+        os.environ.pop(LEDGER_ENV, None)
+        os.unlink(ledger_path)
     # YAML connection checks can report the same finding twice (DESIGN.md §4).
     unique = {(r["check_id"], r["resource"], r["result"]): r for r in results}
-    return {"results": list(unique.values()), "parsing_errors": sorted(set(parsing_errors))}
+    return {"results": list(unique.values()), "parsing_errors": sorted(set(parsing_errors)), "ledger": evaluations}
+
+
+def registered_checks():
+    """(check, the types it applies to) for every check checkov registered, ours and its own."""
+    for registry in (resource_registry, kubernetes_registry):
+        for types in (registry.checks, registry.wildcard_checks):
+            for entity, checks in types.items():
+                for check in checks:
+                    yield check, entity
+    for framework in ("terraform", "kubernetes"):
+        for check in get_graph_checks_registry(framework).checks:
+            yield check, None
+
+
+def is_ledgered(check):
+    """Derives from aip_support.Ledgered (checkov may import that module under another name: match by name)."""
+    return any(cls.__name__ == "Ledgered" and cls.__module__.rsplit(".", 1)[-1] == "aip_support" for cls in type(check).__mro__)
 
 
 def main():
     job = json.loads(sys.stdin.read())
+    faults = FaultLog()
+    logging.getLogger().addHandler(faults)
     scans = {item["name"]: scan(item, job["external_checks_dir"]) for item in job["scans"]}
-    loaded = sorted(
-        {check.id for checks in resource_registry.checks.values() for check in checks if check.id.startswith("AIP_")}
-        | {check.id for checks in resource_registry.wildcard_checks.values() for check in checks if check.id.startswith("AIP_")}
-        | {check.id for check in get_graph_checks_registry("terraform").checks if check.id.startswith("AIP_")}
-    )
-    document = json.dumps({"checkov_version": checkov_version, "loaded_custom_checks": loaded, "scans": scans})
+    custom, checked_types, check_ids = {}, set(), set()
+    for check, entity in registered_checks():
+        check_ids.add(check.id)
+        if entity is not None:
+            checked_types.add(entity)
+        if check.id.startswith("AIP_"):
+            entry = custom.setdefault(check.id, {"types": set(), "ledgered": entity is None or is_ledgered(check)})
+            if entity is not None:
+                entry["types"].add(entity)
+    document = json.dumps({
+        "checkov_version": checkov_version,
+        "loaded_custom_checks": sorted(custom),
+        "check_ids": sorted(check_ids),
+        "custom_checks": {check_id: {"types": sorted(entry["types"]), "ledgered": entry["ledgered"]} for check_id, entry in custom.items()},
+        "checked_types": sorted(checked_types),
+        "faults": faults.faults,
+        "scans": scans,
+    })
     # One write to the real stdout: checkov's colorama wraps sys.stdout, and json.dump's many small writes
     # through that wrapper cost a third of a second on a production stack.
     sys.__stdout__.write(document)

@@ -5,6 +5,8 @@ mappings; these helpers unwrap that once, in one place.
 """
 from __future__ import annotations
 
+import json
+import os
 import sys
 from typing import Any
 
@@ -51,7 +53,41 @@ def is_gpu_instance(instance_type: str) -> bool:
     return instance_type.split(".")[0] in GPU_FAMILIES
 
 
-class AiplaneCheck(BaseResourceCheck):
+# What each aiplane check did, for the gate to verify the answer: one JSON line per evaluation (check id, the
+# entity as checkov names it `file:type:name`, and the error if it raised) appended to the file the worker
+# names in AIPLANE_CHECK_LEDGER. checkov turns a check that raises into no result at all, which would read
+# as a pass; the gate refuses an answer with a raise or a gap in it. A file, because checkov may run checks
+# in forked workers; one O_APPEND write per line, so lines from several processes never interleave.
+LEDGER_ENV = "AIPLANE_CHECK_LEDGER"
+
+
+def _record(check_id: str, entity: str, error: str | None) -> None:
+    path = os.environ.get(LEDGER_ENV)
+    if not path:
+        return
+    line = (json.dumps({"check": check_id, "entity": entity, "raised": error}) + "\n").encode()
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(descriptor, line)
+    finally:
+        os.close(descriptor)
+
+
+class Ledgered:
+    """Records each evaluation of the check in the ledger; every aiplane check derives from it (the gate
+    refuses one whose evaluations it cannot see)."""
+
+    def scan_entity_conf(self, conf, entity_type):
+        try:
+            result = super().scan_entity_conf(conf, entity_type)
+        except Exception as error:
+            _record(self.id, self.entity_path, f"{type(error).__name__}: {error}")
+            raise
+        _record(self.id, self.entity_path, None)
+        return result
+
+
+class AiplaneCheck(Ledgered, BaseResourceCheck):
     """A check described by its module's ID, TITLE, RESOURCES and CATEGORY constants (WHY is for the docs),
     so that what checkov runs and what `docs/policies.md` says come from the same lines."""
 

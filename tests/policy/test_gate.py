@@ -162,6 +162,12 @@ def test_waiver_expiry_is_judged_against_today(project_copy):
         load_waivers(project_copy, ["prod"], date(2026, 7, 1))
 
 
+def worker_answer(loaded: list[str], scans: dict) -> dict:
+    """A well-formed answer of the checkov worker (aiplane/policy/worker.py), with what the gate verifies."""
+    return {"checkov_version": "x", "loaded_custom_checks": loaded, "check_ids": loaded, "checked_types": [], "faults": [],
+            "custom_checks": {check_id: {"types": [], "ledgered": True} for check_id in loaded}, "scans": scans}
+
+
 def fake_checkov(tmp_path, python_script):
     bin_dir = tmp_path / "fake-checkov" / "bin"
     bin_dir.mkdir(parents=True)
@@ -177,10 +183,9 @@ def fake_checkov(tmp_path, python_script):
     [
         ("echo 'Traceback: boom' >&2; exit 1\n", "checkov failed (exit 1): Traceback: boom"),
         ("cat >/dev/null; echo 'not json'\n", "checkov's worker printed something other than its JSON report"),
-        (
-            'cat >/dev/null; echo \'{"checkov_version": "x", "loaded_custom_checks": [], "scans": {}}\'\n',
-            "checkov did not load these aiplane checks:",
-        ),
+        ("cat >/dev/null; echo '{\"checkov_version\": \"x\", \"loaded_custom_checks\": [], \"scans\": {}}'\n",
+         "checkov's worker answered without the fields the gate verifies"),
+        (f"cat >/dev/null; echo '{json.dumps(worker_answer([], {}))}'\n", "checkov did not load these aiplane checks:"),
     ],
 )
 def test_engine_failures_exit_3_and_never_pass(project_copy, tmp_path, monkeypatch, script, message):
@@ -277,14 +282,8 @@ def checkov_answering(project, tmp_path, dev_scan):
     """A fake checkov that loads every aiplane check and answers `dev_scan` for the dev stack."""
     from aiplane.policy.catalog import load_check_catalog
 
-    answer = json.dumps(
-        {
-            "checkov_version": "x",
-            "loaded_custom_checks": sorted(check.id for check in load_check_catalog(project / "policies" / "checks")),
-            "scans": {"dev": dev_scan},
-        }
-    )
-    return fake_checkov(tmp_path, f"cat >/dev/null; echo '{answer}'\n")
+    loaded = sorted(check.id for check in load_check_catalog(project / "policies" / "checks"))
+    return fake_checkov(tmp_path, f"cat >/dev/null; echo '{json.dumps(worker_answer(loaded, {'dev': {'ledger': [], **dev_scan}}))}'\n")
 
 
 @pytest.mark.parametrize(
