@@ -135,4 +135,11 @@ def observability_problems(config: StackConfig, tenants: list[Tenant], source: s
         ):
             if days < minimum:
                 problems.append(f"{where}.{field}.retentionDays: {days} is below the {minimum} days {display_path(profile_path)} requires")
+        lock = config.platform.storage.buckets.audit.object_lock
+        days = lock.retention_days if lock is not None else None
+        if days is not None and days < floor.audit_object_lock:
+            problems.append(
+                f"{source}: aiplane:platform.storage.buckets.audit.objectLock.retentionDays: {days} is below the "
+                f"{floor.audit_object_lock} days {display_path(profile_path)} requires"
+            )
     return problems

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -88,9 +90,9 @@ def tenant_add(
 
     check_tenant_name(name)
     entry = {"name": name, "blueprint": blueprint, "parameters": parse_settings(settings or [])}
-    with stderr.status(f"Synthesizing and checking stack {stack} with tenant {name}…", spinner="dots"):
+    with editing(stack, dry_run), stderr.status(f"Synthesizing and checking stack {stack} with tenant {name}…", spinner="dots"):
         change = propose_tenant_change(project_dir(), stack, add=entry)
-    print_tenant_change(change, name, dry_run)
+        print_tenant_change(change, name, dry_run)
 
 
 def tenant_remove(
@@ -101,13 +103,27 @@ def tenant_remove(
     """Remove a tenant from a stack: the inverse of `tenant add` (the stack file returns to what it was)."""
     from aiplane.onboarding import propose_tenant_change
 
-    with stderr.status(f"Synthesizing stack {stack} without tenant {name}…", spinner="dots"):
+    with editing(stack, dry_run), stderr.status(f"Synthesizing stack {stack} without tenant {name}…", spinner="dots"):
         change = propose_tenant_change(project_dir(), stack, remove=name)
-    print_tenant_change(change, name, dry_run)
+        print_tenant_change(change, name, dry_run)
+
+
+@contextmanager
+def editing(stack: str, dry_run: bool) -> Iterator[None]:
+    """Around reading, checking and writing the stack file: concurrent `tenant add`/`remove` runs serialize,
+    each reading what the one before it wrote, so that no run loses another's tenant."""
+    from aiplane.files import locked_for_edit
+    from aiplane.loader import read_stack
+
+    if dry_run:
+        yield
+        return
+    with locked_for_edit(read_stack(stack, project_dir() / "stacks").path):
+        yield
 
 
 def print_tenant_change(change: TenantChange, tenant: str, dry_run: bool) -> None:
-    from aiplane.files import write_text_atomic
+    from aiplane.files import rewrite_in_place
 
     stdout.print(f"[bold]aiplane tenant {change.action}[/bold] · {tenant} · stack [bold]{change.environment}[/bold] · {change.source}")
     stdout.print(tenant_change_table(change))
@@ -123,5 +139,5 @@ def print_tenant_change(change: TenantChange, tenant: str, dry_run: bool) -> Non
     if dry_run:
         stdout.print(f"Dry run: {change.source} left as it was.")
         return
-    write_text_atomic(change.path, change.text)
+    rewrite_in_place(change.path, change.text)
     stdout.print(f"Wrote {change.source}")

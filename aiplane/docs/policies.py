@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aiplane.loader import known_stacks
 from aiplane.policy.catalog import in_order, load_check_catalog
+from aiplane.policy.controls import CONTROLS
 from aiplane.policy.graph_checks import graph_check_catalog
 from aiplane.policy.profiles import load_profile
 
@@ -35,8 +36,9 @@ def render_policy_docs(project_dir: Path) -> str:
         "`aiplane check` runs checkov's built-in AWS and Kubernetes checks and the aiplane checks below on what",
         "each stack synthesizes. A profile per stack (`policies/profiles/<stack>.yaml`) decides which failures",
         "block a deploy (mandatory) and which only advise; `policies/waivers.yaml` holds time-limited,",
-        "owned exceptions. The `AIP_DEP_*` checks run on the synthesized graph itself, not in checkov: they read",
-        "what no export carries (resource options, providers, the order the Pulumi engine creates things in).",
+        "owned exceptions. The `AIP_DEP_*`, `AIP_TEN_*` and `AIP_S3_6` checks run on the synthesized graph itself,",
+        "not in checkov: they read what no export carries (resource options, providers, the order the Pulumi engine",
+        "creates things in, which component built what) or span resources checkov judges one at a time.",
         "",
         "## Profiles",
         "",
@@ -46,6 +48,9 @@ def render_policy_docs(project_dir: Path) -> str:
     for stack, profile in profiles.items():
         advisory = "<br>".join(f"`{entry.check}`: {entry.reason}" for entry in profile.advisory) or "none"
         lines.append(f"| {stack} | {', '.join(f'`{p}`' for p in profile.mandatory)} | {advisory} |")
+    lines += ["", "## Controls the gate enforces", "", "What the README promises, and the checks that fail when a stack breaks it.", "",
+              "| control | checks |", "|---|---|"]
+    lines += [f"| {control.statement} | {', '.join(f'`{check}`' for check in control.checks)} |" for control in CONTROLS]
     lines += ["", "## aiplane checks", ""]
     for area, title in AREAS.items():
         checks = [check for check in catalog if check.area == area]

@@ -55,12 +55,6 @@ def _exported(stack: StackArtifacts) -> list[tuple[str, str]]:
     return found + [(manifest.document.get("kind", ""), manifest.checkov_id) for manifest in stack.manifests]
 
 
-def _evaluated(entity: str) -> str:
-    """checkov's `file:type:name` of an evaluation -> the id it reports the resource by."""
-    _, kind, name = entity.rsplit(":", 2)
-    return name if name.startswith(f"{kind}.") else f"{kind}.{name}"
-
-
 def _check_definitions(raw: dict[str, Any], catalog: list[CheckInfo]) -> list[str]:
     problems = []
     yaml_types = {check.id: check.resources for check in catalog if check.source.endswith(".yaml")}
@@ -78,8 +72,8 @@ def _coverage(raw_scan: dict[str, Any], stack: StackArtifacts, raw: dict[str, An
     evaluated: dict[str, set[str]] = {}
     for line in raw_scan["ledger"]:
         if line["raised"]:
-            problems.append(f"{line['check']} raised on {_evaluated(line['entity'])} in stack {stack.environment}: {line['raised']}")
-        evaluated.setdefault(line["check"], set()).add(_evaluated(line["entity"]))
+            problems.append(f"{line['check']} raised on {line['entity']} in stack {stack.environment}: {line['raised']}")
+        evaluated.setdefault(line["check"], set()).add(line["entity"])
     answered: dict[str, set[str]] = {}
     for result in raw_scan["results"]:
         answered.setdefault(result["check_id"], set()).add(result["resource"])

@@ -17,6 +17,8 @@ from aiplane.export.terraform import address, is_exported
 from aiplane.policy.answer import verify_answer
 from aiplane.policy.catalog import CheckInfo, in_order, load_check_catalog
 from aiplane.policy.graph_checks import graph_check_catalog, run_graph_checks
+from aiplane.policy.graph_checks.context import GateContext
+from aiplane.policy.graph_checks.support import TENANT_COMPONENT, TENANT_COMPONENT_PREFIX
 from aiplane.policy.profiles import (
     Profile,
     Severity,
@@ -27,10 +29,6 @@ from aiplane.policy.profiles import (
 )
 from aiplane.policy.scanner import CheckovSession, EngineError, Scan
 from aiplane.synth.graph import GraphResource
-
-# The component that holds a tenant's boundary, named `tenant-<name>` by the platform.
-TENANT_COMPONENT = "aiplane:tenant:TenantBoundary"
-TENANT_COMPONENT_PREFIX = "tenant-"
 
 
 @dataclass(frozen=True)
@@ -96,11 +94,11 @@ def _display_ids(build: StackArtifacts) -> dict[str, str]:
     return ids
 
 
-def _graph_results(build: StackArtifacts, ids: dict[str, str]) -> list[dict]:
+def _graph_results(build: StackArtifacts, ids: dict[str, str], profile: Profile) -> list[dict]:
     """The deploy-safety checks' results, shaped as checkov's, naming resources by their display ids."""
     return [
         {"check_id": info.id, "check_name": info.title, "result": "PASSED" if passed else "FAILED", "resource": ids[resource.urn]}
-        for info, resource, passed in run_graph_checks(build.graph)
+        for info, resource, passed in run_graph_checks(build.graph, GateContext(profile.minimum_retention_days))
     ]
 
 
@@ -216,6 +214,6 @@ def _judge(session: CheckovSession, inputs: PolicyInputs, stacks: list[StackArti
     results = []
     for stack in stacks:
         ids = _display_ids(stack)
-        found = [*raw["scans"][stack.environment]["results"], *_graph_results(stack, ids)]
+        found = [*raw["scans"][stack.environment]["results"], *_graph_results(stack, ids, inputs.profiles[stack.environment])]
         results.append(StackResult(stack.environment, stack.spec.source, _findings(stack, ids, found, inputs.profiles[stack.environment], inputs.waivers)))
     return GateReport(results, inputs.catalog, raw["checkov_version"])

@@ -51,3 +51,4 @@ class RetentionMinimums(Model):
 
     metrics: int = Field(default=1, ge=1)
     logs: int = Field(default=1, ge=1)
+    audit_object_lock: int = Field(default=1, ge=1, le=36500, description="Days the audit bucket's Object Lock keeps each version (AIP_S3_6).")

@@ -15,6 +15,7 @@ from typing import Any
 
 import jinja2
 from jinja2.nativetypes import NativeEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import ValidationError
 
 from aiplane.errors import InputError, describe_validation_error
@@ -71,9 +72,14 @@ def resolve_parameters(blueprint: BlueprintSpec, given: dict[str, Any], where: s
     return values
 
 
+class _SandboxedNativeEnvironment(NativeEnvironment, ImmutableSandboxedEnvironment):
+    """Native types (a `{{ gpus }}` stays an int), inside jinja2's immutable sandbox: blueprints are written by
+    other teams, and an unsandboxed template can reach Python (`cycler.__init__.__globals__.os`) and run code."""
+
+
 @functools.cache
 def _environment() -> NativeEnvironment:
-    return NativeEnvironment(undefined=jinja2.StrictUndefined)
+    return _SandboxedNativeEnvironment(undefined=jinja2.StrictUndefined)
 
 
 def _render(value: Any, context: dict[str, Any]) -> Any:

@@ -58,6 +58,10 @@ def fits_platform(tenant: Tenant, config: StackConfig, compute_plan: ComputePlan
         names = [database.name for database in platform.vector_databases]
         if plan.vector_database.name in names:
             problems.append(f"{where}: vector database {plan.vector_database.name!r} is also one of the platform's")
+    # Each vector database gets the namespace `vector-<name>`; a tenant of that name would share it.
+    database_namespaces = {f"vector-{database.name}" for database in platform.vector_databases}
+    if tenant.name in database_namespaces:
+        problems.append(f"{where}: {tenant.name!r} is the namespace of the platform's vector database; choose another tenant name")
     pool_names = [pool.name for pool in platform.compute.pools]
     if pool_name(tenant.name) in pool_names:
         problems.append(f"{where}: pool {pool_name(tenant.name)!r} is the stack's; it is reserved for the tenant's dedicated pool")

@@ -52,6 +52,7 @@ from aiplane.components.workloads import (
     restricted_namespace,
     service_account,
 )
+from aiplane.planning.node_profiles import TENANT_LABEL
 
 
 class ModelGateway(AiplaneComponent):
@@ -162,10 +163,11 @@ class ModelGateway(AiplaneComponent):
             values[key.key_env] = tenant_key.result.apply(lambda value: f"sk-{value}")
             namespace = args.tenant_namespaces.get(key.tenant)
             if namespace is not None:
-                # The tenant's pods read their key from their own namespace.
+                # The tenant's pods read their key from their own namespace; the label says it is delivered to
+                # the tenant (AIP_TEN_5 refuses platform objects in a tenant's namespace otherwise).
                 k8s.core.v1.Secret(
                     f"{name}-key-{key.tenant}-secret",
-                    metadata=k8s.meta.v1.ObjectMetaArgs(name=TENANT_KEY_SECRET, namespace=key.tenant),
+                    metadata=k8s.meta.v1.ObjectMetaArgs(name=TENANT_KEY_SECRET, namespace=key.tenant, labels={TENANT_LABEL: key.tenant}),
                     type="Opaque",
                     string_data={"api-key": values[key.key_env], "base-url": self.endpoint},
                     opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[namespace])),

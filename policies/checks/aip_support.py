@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from checkov.common.models.enums import CheckCategories, CheckResult
+from checkov.kubernetes.checks.resource.base_spec_check import BaseK8Check
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
 # GPU instance families on AWS (accelerated computing: NVIDIA GPUs).
@@ -54,7 +55,7 @@ def is_gpu_instance(instance_type: str) -> bool:
 
 
 # What each aiplane check did, for the gate to verify the answer: one JSON line per evaluation (check id, the
-# entity as checkov names it `file:type:name`, and the error if it raised) appended to the file the worker
+# resource as checkov reports it, and the error if it raised) appended to the file the worker
 # names in AIPLANE_CHECK_LEDGER. checkov turns a check that raises into no result at all, which would read
 # as a pass; the gate refuses an answer with a raise or a gap in it. A file, because checkov may run checks
 # in forked workers; one O_APPEND write per line, so lines from several processes never interleave.
@@ -77,13 +78,17 @@ class Ledgered:
     """Records each evaluation of the check in the ledger; every aiplane check derives from it (the gate
     refuses one whose evaluations it cannot see)."""
 
+    def reported_as(self, conf, entity_type) -> str:
+        """The resource's id in checkov's report: `type.name` for Terraform (the name ends checkov's entity path)."""
+        return f"{entity_type}.{self.entity_path.rsplit(':', 1)[1]}"
+
     def scan_entity_conf(self, conf, entity_type):
         try:
             result = super().scan_entity_conf(conf, entity_type)
         except Exception as error:
-            _record(self.id, self.entity_path, f"{type(error).__name__}: {error}")
+            _record(self.id, self.reported_as(conf, entity_type), f"{type(error).__name__}: {error}")
             raise
-        _record(self.id, self.entity_path, None)
+        _record(self.id, self.reported_as(conf, entity_type), None)
         return result
 
 
@@ -98,4 +103,34 @@ class AiplaneCheck(Ledgered, BaseResourceCheck):
         )
 
 
-__all__ = ["AiplaneCheck", "CheckCategories", "CheckResult", "block", "blocks", "value", "is_gpu_instance", "EFA_NETWORK_CARDS"]
+class AiplaneKubernetesCheck(Ledgered, BaseK8Check):
+    """An aiplane check of Kubernetes objects, described by the same module constants (RESOURCES are kinds).
+    checkov hands it the object's manifest as it is (no list wrapping)."""
+
+    def __init__(self):
+        module = sys.modules[type(self).__module__]
+        super().__init__(name=module.TITLE, id=module.ID, categories=[module.CATEGORY], supported_entities=list(module.RESOURCES))
+
+    def reported_as(self, conf, entity_type) -> str:
+        metadata = conf.get("metadata") or {}
+        return f"{entity_type}.{metadata.get('namespace', 'default')}.{metadata.get('name')}"
+
+
+def manifest_field(document: dict[str, Any] | None, *path: str, default: Any = None) -> Any:
+    """document[path[0]][path[1]]... or `default` where any step is missing or not a mapping."""
+    for key in path:
+        if not isinstance(document, dict) or key not in document:
+            return default
+        document = document[key]
+    return document
+
+
+def object_annotations(conf: dict[str, Any]) -> dict[str, Any]:
+    """metadata.annotations as a mapping: checkov's kubernetes parser turns it into a list of mappings."""
+    found = manifest_field(conf, "metadata", "annotations", default={}) or {}
+    if isinstance(found, list):
+        return {key: item for entry in found if isinstance(entry, dict) for key, item in entry.items()}
+    return found if isinstance(found, dict) else {}
+
+
+__all__ = ["AiplaneCheck", "AiplaneKubernetesCheck", "manifest_field", "object_annotations", "GPU_FAMILIES", "CheckCategories", "CheckResult", "block", "blocks", "value", "is_gpu_instance", "EFA_NETWORK_CARDS"]

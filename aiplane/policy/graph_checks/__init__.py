@@ -1,8 +1,11 @@
 """aiplane's deploy-safety checks (`AIP_DEP_*`): rules on the synthesized graph, for facts checkov never sees
 (resource options, providers, the order the Pulumi engine creates things in, awaits, field managers).
 
+Besides them, the rules that span resources checkov judges one at a time: tenant boundaries (`AIP_TEN_*`)
+and retention against the profile's floor (`AIP_S3_6`).
+
 One check per module, shaped like the checkov checks in `policies/checks/` (ID, TITLE, WHY, RESOURCES) plus
-`evaluate(graph)`, which yields `(resource, passed)` for every resource the check is about. The gate turns
+`evaluate(graph, context)`, which yields `(resource, passed)` for every resource the check is about. The gate turns
 the results into findings with the same profiles, waivers and report formats as checkov's.
 """
 from __future__ import annotations
@@ -12,10 +15,24 @@ from pathlib import Path
 from types import ModuleType
 
 from aiplane.policy.catalog import CheckInfo
-from aiplane.policy.graph_checks import await_covers_startup, field_ownership, pods_after_nodes
+from aiplane.policy.graph_checks import (
+    audit_lock_retention,
+    await_covers_startup,
+    field_ownership,
+    namespace_owner,
+    pods_after_nodes,
+    tenant_default_deny,
+    tenant_pod_security,
+    tenant_quota,
+    tenant_role_boundary,
+)
+from aiplane.policy.graph_checks.context import GateContext
 from aiplane.synth.graph import GraphResource, ResourceGraph
 
-GRAPH_CHECKS: tuple[ModuleType, ...] = (pods_after_nodes, await_covers_startup, field_ownership)
+GRAPH_CHECKS: tuple[ModuleType, ...] = (
+    pods_after_nodes, await_covers_startup, field_ownership,
+    tenant_default_deny, tenant_quota, tenant_pod_security, tenant_role_boundary, namespace_owner, audit_lock_retention,
+)
 SOURCE_FOLDER = "aiplane/policy/graph_checks"
 
 
@@ -26,7 +43,7 @@ def graph_check_catalog() -> list[CheckInfo]:
     ]
 
 
-def run_graph_checks(graph: ResourceGraph) -> Iterator[tuple[CheckInfo, GraphResource, bool]]:
+def run_graph_checks(graph: ResourceGraph, context: GateContext) -> Iterator[tuple[CheckInfo, GraphResource, bool]]:
     for info, check in zip(graph_check_catalog(), GRAPH_CHECKS, strict=True):
-        for resource, passed in check.evaluate(graph):
+        for resource, passed in check.evaluate(graph, context):
             yield info, resource, passed

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from aiplane.policy.graph_checks.context import GateContext
 from aiplane.policy.graph_checks.support import TIMEOUT_ANNOTATION, annotations, containers, duration_seconds, skips_await
 from aiplane.synth.graph import GraphResource, ResourceGraph
 
@@ -41,7 +42,7 @@ def await_seconds(resource: GraphResource) -> float:
     return min(wait if wait is not None else 0 for wait in waits)
 
 
-def evaluate(graph: ResourceGraph) -> Iterator[tuple[GraphResource, bool]]:
+def evaluate(graph: ResourceGraph, context: GateContext) -> Iterator[tuple[GraphResource, bool]]:
     for resource in graph.resources:
         if resource.type not in RESOURCES:
             continue

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from aiplane.policy.graph_checks.context import GateContext
 from aiplane.policy.graph_checks.support import PATCH_FORCE, annotations
 from aiplane.synth.graph import GraphResource, ResourceGraph
 
@@ -23,7 +24,7 @@ def _key(resource: GraphResource) -> tuple[str, str | None, str | None]:
     return resource.type, metadata.get("namespace"), metadata.get("name")
 
 
-def evaluate(graph: ResourceGraph) -> Iterator[tuple[GraphResource, bool]]:
+def evaluate(graph: ResourceGraph, context: GateContext) -> Iterator[tuple[GraphResource, bool]]:
     workloads = {_key(resource): resource for resource in graph.resources if resource.type in RESOURCES}
     seen = set()
     for scaler in graph.resources:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from aiplane.policy.graph_checks.context import GateContext
 from aiplane.policy.graph_checks.support import (
     HELM_RELEASE,
     KARPENTER_NODE_POOL,
@@ -27,7 +28,7 @@ WHY = (
 RESOURCES = (*WORKLOAD_KINDS, HELM_RELEASE)
 
 
-def evaluate(graph: ResourceGraph) -> Iterator[tuple[GraphResource, bool]]:
+def evaluate(graph: ResourceGraph, context: GateContext) -> Iterator[tuple[GraphResource, bool]]:
     before = waits_for(graph)
     providers = [resource for resource in graph.resources if resource.type in (NODE_GROUP, KARPENTER_NODE_POOL)]
     for resource in graph.resources:

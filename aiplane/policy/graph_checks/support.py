@@ -92,3 +92,50 @@ def duration_seconds(text: str) -> float | None:
         total += float(number) * units[unit]
         number, index = "", index + len(unit)
     return total if not number else None
+
+
+# -- tenants ---------------------------------------------------------------------------------------------
+
+# The component that holds a tenant's boundary, named `tenant-<name>` by the platform, and the label its
+# namespace carries.
+TENANT_COMPONENT = "aiplane:tenant:TenantBoundary"
+TENANT_COMPONENT_PREFIX = "tenant-"
+TENANT_LABEL = "aiplane.io/tenant"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+
+
+def boundary_of(graph: ResourceGraph, resource: GraphResource) -> str | None:
+    """The tenant whose boundary component built `resource` (at any depth), if one did."""
+    owner = graph.owning_component(resource)
+    while owner is not None:
+        if owner.type == TENANT_COMPONENT:
+            return owner.name.removeprefix(TENANT_COMPONENT_PREFIX)
+        owner = graph.owning_component(owner)
+    return None
+
+
+def metadata(resource: GraphResource) -> dict[str, Any]:
+    found = resource.inputs.get("metadata")
+    return found if isinstance(found, dict) else {}
+
+
+def tenant_namespaces(graph: ResourceGraph) -> Iterator[tuple[GraphResource, str]]:
+    """(Namespace, tenant) for every tenant namespace: one the boundary builds itself (not the namespace of a
+    service it runs for the tenant, such as its vector database), or one labelled as a tenant's. Either is
+    enough, so that dropping the label does not take a namespace out of the tenant rules."""
+    for resource in graph.resources:
+        if resource.type == NAMESPACE:
+            owner = graph.owning_component(resource)
+            built = owner.name.removeprefix(TENANT_COMPONENT_PREFIX) if owner is not None and owner.type == TENANT_COMPONENT else None
+            tenant = built or (metadata(resource).get("labels") or {}).get(TENANT_LABEL)
+            if tenant:
+                yield resource, tenant
+
+
+def objects_in(graph: ResourceGraph, namespace: str, resource_type: str | None = None) -> list[GraphResource]:
+    """The Kubernetes objects the stack puts in `namespace` (of one type, if given)."""
+    return [
+        resource for resource in graph.resources
+        if resource.type.startswith("kubernetes:") and metadata(resource).get("namespace") == namespace
+        and (resource_type is None or resource.type == resource_type)
+    ]

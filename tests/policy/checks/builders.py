@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from aiplane.components.tenant_boundary import budget_tags
 
@@ -201,3 +202,41 @@ def audit_bucket(name, mode):
 def tenant_boundary(name, budget, estimate):
     document = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/t/*"}]})
     aws.iam.Policy(name, aws.iam.PolicyArgs(policy=document, tags=budget_tags(budget, estimate)))
+
+
+GPU_NODE_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
+
+
+def karpenter_node_pool(name, *, instance_type="g6e.12xlarge", taints=(GPU_NODE_TAINT,)):
+    """A Karpenter NodePool as components/gpu_node_pool.py renders one, with `taints` as given."""
+    return k8s.apiextensions.CustomResource(
+        name, api_version="karpenter.sh/v1", kind="NodePool", metadata=k8s.meta.v1.ObjectMetaArgs(name=name),
+        spec={"template": {"spec": {
+            "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": name},
+            "requirements": [{"key": "node.kubernetes.io/instance-type", "operator": "In", "values": [instance_type]}],
+            "taints": list(taints),
+        }}},
+    )
+
+
+def karpenter_node_class(name, *, tokens="required", hop_limit=1, encrypted=True, volumes=True):
+    """A Karpenter EC2NodeClass with IMDSv2 and an encrypted root volume unless told otherwise."""
+    mappings = [{"deviceName": "/dev/xvda", "ebs": {"volumeSize": "200Gi", "volumeType": "gp3", "encrypted": encrypted}}] if volumes else []
+    return k8s.apiextensions.CustomResource(
+        name, api_version="karpenter.k8s.aws/v1", kind="EC2NodeClass", metadata=k8s.meta.v1.ObjectMetaArgs(name=name),
+        spec={"amiSelectorTerms": [{"alias": "al2023@latest"}], "role": "nodes", "blockDeviceMappings": mappings,
+              "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": tokens, "httpPutResponseHopLimit": hop_limit}},
+    )
+
+
+def public_ingress(name, *, cidrs="203.0.113.0/24", scheme="internet-facing"):
+    annotations = {"alb.ingress.kubernetes.io/scheme": scheme}
+    if cidrs is not None:
+        annotations["alb.ingress.kubernetes.io/inbound-cidrs"] = cidrs
+    return k8s.networking.v1.Ingress(
+        name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace="model-gateway", annotations=annotations),
+        spec=k8s.networking.v1.IngressSpecArgs(ingress_class_name="alb", default_backend=k8s.networking.v1.IngressBackendArgs(
+            service=k8s.networking.v1.IngressServiceBackendArgs(name="litellm", port=k8s.networking.v1.ServiceBackendPortArgs(number=4000))
+        )),
+    )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from aiplane.export.kubernetes import manifests, render
 from aiplane.export.terraform import plan_document
 from aiplane.policy.catalog import load_check_catalog
 from aiplane.policy.scanner import Scan, run_checkov
@@ -25,13 +26,18 @@ def results(tmp_path_factory):
     for name, program in (("tagged", tagged_program), ("untagged", untagged_program)):
         graph = synthesize(program, stack="fixtures", region="us-east-1")
         (out / f"{name}.json").write_text(json.dumps(plan_document(graph)))
-        scans.append(Scan(name, plan=out / f"{name}.json"))
+        objects = out / f"{name}-k8s"
+        objects.mkdir()
+        for manifest in manifests(graph):
+            (objects / manifest.filename).write_text(render(manifest))
+        scans.append(Scan(name, plan=out / f"{name}.json", manifests=objects))
     report = run_checkov(PROJECT_DIR, scans, CHECKS_DIR, set(CATALOG.values()))
     return [result for scan in report["scans"].values() for result in scan["results"]]
 
 
 def outcomes(results, rule, prefix):
-    return {r["resource"]: r["result"] for r in results if r["check_id"] == rule and r["resource"].split(".", 1)[1].startswith(prefix)}
+    # `type.name` for Terraform, `Kind.namespace.name` for Kubernetes: the name comes last either way.
+    return {r["resource"]: r["result"] for r in results if r["check_id"] == rule and r["resource"].rsplit(".", 1)[1].startswith(prefix)}
 
 
 def test_every_rule_file_has_an_example_with_a_pass_and_a_fail():

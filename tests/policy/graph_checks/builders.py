@@ -68,3 +68,41 @@ def autoscaler(name: str, target: str, on: k8s.Provider) -> k8s.autoscaling.v2.H
         ),
         opts=pulumi.ResourceOptions(provider=on),
     )
+
+
+class TenantBoundary(pulumi.ComponentResource):
+    """Stands where components/tenant_boundary.py's component does: the gate knows tenants by its type."""
+
+    def __init__(self, tenant: str):
+        super().__init__("aiplane:tenant:TenantBoundary", f"tenant-{tenant}", None, None)
+
+
+def tenant_namespace(
+    name: str, *, deny: bool = True, quota: bool = True, limits: bool = True, pod_security: str = "restricted", owned: bool = True,
+) -> k8s.core.v1.Namespace:
+    """A tenant's namespace `name` (the tenant of that name) with its boundary's objects, less those switched off.
+    `owned=False` builds it outside any boundary, known as the tenant's by its label only."""
+    parent = pulumi.ResourceOptions(parent=TenantBoundary(name)) if owned else None
+    namespace = k8s.core.v1.Namespace(
+        name, metadata=k8s.meta.v1.ObjectMetaArgs(name=name, labels={"aiplane.io/tenant": name, "pod-security.kubernetes.io/enforce": pod_security}),
+        opts=parent,
+    )
+    meta = k8s.meta.v1.ObjectMetaArgs
+    if deny:
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-default-deny", metadata=meta(name="default-deny", namespace=name),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs(), policy_types=["Ingress", "Egress"]),
+            opts=parent,
+        )
+    if quota:
+        k8s.core.v1.ResourceQuota(
+            f"{name}-quota", metadata=meta(name="tenant-quota", namespace=name),
+            spec=k8s.core.v1.ResourceQuotaSpecArgs(hard={"requests.nvidia.com/gpu": "4", "requests.cpu": "64"}), opts=parent,
+        )
+    if limits:
+        k8s.core.v1.LimitRange(
+            f"{name}-limits", metadata=meta(name="tenant-defaults", namespace=name),
+            spec=k8s.core.v1.LimitRangeSpecArgs(limits=[k8s.core.v1.LimitRangeItemArgs(type="Container", default={"cpu": "1"})]),
+            opts=parent,
+        )
+    return namespace

@@ -1,4 +1,5 @@
-"""Every deploy-safety check on its own examples (`example_<check file>.py`), through the offline engine."""
+"""Every graph check on its own examples (`example_<check file>.py`), through the offline engine, under a
+profile whose floors are the examples' (AIP_S3_6's FLOOR)."""
 from __future__ import annotations
 
 import importlib
@@ -7,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from aiplane.policy.graph_checks import GRAPH_CHECKS, graph_check_catalog
+from aiplane.policy.graph_checks.context import GateContext
+from aiplane.spec import RetentionMinimums
 from aiplane.synth.engine import synthesize
 
 CHECKS = {Path(check.__file__).stem: check for check in GRAPH_CHECKS}
@@ -14,7 +17,8 @@ CHECKS = {Path(check.__file__).stem: check for check in GRAPH_CHECKS}
 
 def results(check, program) -> dict[str, bool]:
     graph = synthesize(program, stack="fixtures", region="us-east-1")
-    return {resource.name: passed for resource, passed in check.evaluate(graph)}
+    context = GateContext(RetentionMinimums(auditObjectLock=example("audit_lock_retention").FLOOR))
+    return {resource.name: passed for resource, passed in check.evaluate(graph, context)}
 
 
 def example(stem: str):
@@ -25,7 +29,7 @@ def test_every_graph_check_has_an_example_and_is_catalogued():
     for stem in CHECKS:
         assert Path(__file__).with_name(f"example_{stem}.py").is_file(), stem
     assert [info.id for info in graph_check_catalog()] == [check.ID for check in GRAPH_CHECKS]
-    assert all(info.id.startswith("AIP_DEP_") for info in graph_check_catalog())
+    assert all(info.id.startswith(("AIP_DEP_", "AIP_TEN_", "AIP_S3_")) for info in graph_check_catalog())
 
 
 @pytest.mark.parametrize("stem", sorted(CHECKS))

@@ -1,0 +1,141 @@
+"""The insecure variants a hostile review found passing `check --stack prod`, each made from the shipped prod
+stack's graph by the change a pull request to a component would make, then exported and gated as `check`
+does (real checkov and the gate's graph rules): every one is a violation now."""
+from __future__ import annotations
+
+import copy
+import shutil
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from aiplane.artifacts import render_artifacts, write_artifacts
+from aiplane.policy.gate import check_stacks
+from aiplane.synth.graph import GraphResource, ResourceGraph
+from tests.conftest import copy_project, synthesized
+
+Change = Callable[[GraphResource], GraphResource | None]  # None drops the resource
+
+
+def kind(resource: GraphResource, name: str, namespace: str | None = None) -> bool:
+    metadata = resource.inputs.get("metadata") or {}
+    return resource.inputs.get("kind") == name and (namespace is None or metadata.get("namespace", metadata.get("name")) == namespace)
+
+
+def edited(resource: GraphResource, edit: Callable[[dict], None]) -> GraphResource:
+    inputs = copy.deepcopy(resource.inputs)
+    edit(inputs)
+    return replace(resource, inputs=inputs)
+
+
+def when(match: Callable[[GraphResource], bool], change: Change) -> Change:
+    return lambda resource: change(resource) if match(resource) else resource
+
+
+def drop(_: GraphResource) -> None:
+    return None
+
+
+VARIANTS: dict[str, tuple[Change, str]] = {
+    "karpenter pool without the GPU taint": (
+        when(lambda r: kind(r, "NodePool"), lambda r: edited(r, lambda i: i["spec"]["template"]["spec"].pop("taints"))), "AIP_GPU_7"),
+    "karpenter node class without IMDSv2": (
+        when(lambda r: kind(r, "EC2NodeClass"), lambda r: edited(r, lambda i: i["spec"]["metadataOptions"].update(httpTokens="optional"))), "AIP_GPU_8"),
+    "karpenter node class with an unencrypted root volume": (
+        when(lambda r: kind(r, "EC2NodeClass"), lambda r: edited(r, lambda i: i["spec"]["blockDeviceMappings"][0]["ebs"].update(encrypted=False))),
+        "AIP_GPU_9"),
+    "tenant namespace without its default-deny policy": (
+        when(lambda r: kind(r, "NetworkPolicy", "research") and r.inputs["metadata"]["name"] == "default-deny", drop), "AIP_TEN_1"),
+    "tenant namespace without any network policy": (when(lambda r: kind(r, "NetworkPolicy", "research"), drop), "AIP_TEN_1"),
+    "tenant namespace without its resource quota": (when(lambda r: kind(r, "ResourceQuota", "research"), drop), "AIP_TEN_2"),
+    "tenant namespace with pod security privileged": (
+        when(lambda r: kind(r, "Namespace", "research"),
+             lambda r: edited(r, lambda i: i["metadata"]["labels"].update({"pod-security.kubernetes.io/enforce": "privileged"}))), "AIP_TEN_3"),
+    "tenant role without its permissions boundary": (
+        when(lambda r: r.type == "aws:iam/role:Role" and r.name == "tenant-research-workload-role",
+             lambda r: edited(r, lambda i: i.pop("permissionsBoundary"))), "AIP_TEN_4"),
+    "a platform secret in a tenant's namespace": (
+        when(lambda r: kind(r, "Secret") and r.inputs["metadata"].get("namespace", "").startswith("vector-"),
+             lambda r: edited(r, lambda i: i["metadata"].update(namespace="research"))), "AIP_TEN_5"),
+    "the encrypted storage class made unencrypted": (
+        when(lambda r: kind(r, "StorageClass"), lambda r: edited(r, lambda i: i["parameters"].update(encrypted="false"))), "AIP_EKS_4"),
+    "audit object lock kept for one day": (
+        when(lambda r: r.type == "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+             lambda r: edited(r, lambda i: i["rule"]["defaultRetention"].update(days=1))), "AIP_S3_6"),
+}
+
+
+def project_with_variants(target: Path, count: int) -> Path:
+    """A copy of the project in which stacks prod-0 ... prod-N are prod under other names: the same stack file,
+    profile and waivers, so that one gate run judges every variant exactly as it would judge prod."""
+    project = copy_project(target)
+    names = [f"prod-{index}" for index in range(count)]
+    for name in names:
+        shutil.copy(project / "stacks" / "Pulumi.prod.yaml", project / "stacks" / f"Pulumi.{name}.yaml")
+        shutil.copy(project / "policies" / "profiles" / "prod.yaml", project / "policies" / "profiles" / f"{name}.yaml")
+    waivers = project / "policies" / "waivers.yaml"
+    waivers.write_text(waivers.read_text().replace("stacks: [dev, staging, prod]", f"stacks: [dev, staging, prod, {', '.join(names)}]"))
+    return project
+
+
+@pytest.fixture(scope="module")
+def violations(tmp_path_factory) -> dict[str, set[str]]:
+    """Each variant's mandatory violations, by check id, from one gate run over all of them."""
+    spec, graph = synthesized("prod")
+    project = project_with_variants(tmp_path_factory.mktemp("project"), len(VARIANTS))
+    stacks = []
+    for index, (change, _) in enumerate(VARIANTS.values()):
+        resources = [changed for resource in graph.resources if (changed := change(resource)) is not None]
+        assert resources != graph.resources, f"variant {index} changed nothing"
+        variant = replace(spec, environment=f"prod-{index}")
+        artifacts = render_artifacts(variant, ResourceGraph(graph.project, variant.environment, resources))
+        stacks.append(write_artifacts(artifacts, tmp_path_factory.mktemp(f"variant-{index}")))
+    report = check_stacks(project, stacks)
+    return {name: {f.check_id for f in result.findings if f.violation} for name, result in zip(VARIANTS, report.stacks, strict=True)}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_the_gate_refuses_each_insecure_variant(violations, variant):
+    assert VARIANTS[variant][1] in violations[variant], violations[variant]
+
+
+def test_the_unchanged_stack_passes(tmp_path):
+    """The baseline the variants start from has no violation: each variant's finding is its change's."""
+    spec, graph = synthesized("prod")
+    project = project_with_variants(tmp_path / "project", 1)
+    variant = replace(spec, environment="prod-0")
+    stack = write_artifacts(render_artifacts(variant, ResourceGraph(graph.project, "prod-0", graph.resources)), tmp_path / "build")
+    assert not [f for f in check_stacks(project, [stack]).findings if f.violation]
+
+
+@pytest.mark.parametrize(("cidrs", "violation"), [("[203.0.113.0/24]", False), ("[203.0.113.0/24, 0.0.0.0/0]", True)])
+def test_a_public_gateway_open_to_the_internet_is_a_violation(project_copy, cidrs, violation):
+    """The stack file's own edit: the gateway made public, its allow-list the whole internet."""
+    from typer.testing import CliRunner
+
+    from aiplane.cli import app
+    from tests.conftest import edit
+
+    edit(project_copy, "prod", "      gateway:\n        replicas: {min: 3, max: 12}\n",
+         "      gateway:\n        replicas: {min: 3, max: 12}\n        exposure: public\n"
+         f"        allowedCidrs: {cidrs}\n        certificateArn: arn:aws:acm:us-east-1:123456789012:certificate/abc-123\n")
+    result = CliRunner().invoke(app, ["check", "--stack", "prod"])
+    assert result.exit_code == (1 if violation else 0), result.output
+    assert ("AIP_NET_2" in result.output) is violation
+
+
+def test_an_audit_lock_below_the_profiles_floor_in_the_stack_file_is_refused_at_load(project_copy):
+    from typer.testing import CliRunner
+
+    from aiplane.cli import app
+    from tests.conftest import edit
+
+    edit(project_copy, "prod", "objectLock: {mode: COMPLIANCE, retentionDays: 365}", "objectLock: {mode: COMPLIANCE, retentionDays: 1}")
+    result = CliRunner().invoke(app, ["check", "--stack", "prod"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines() == [
+        "stacks/Pulumi.prod.yaml: aiplane:platform.storage.buckets.audit.objectLock.retentionDays: 1 is below the 365 days "
+        "policies/profiles/prod.yaml requires"
+    ]
