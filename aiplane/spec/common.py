@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from ipaddress import AddressValueError, IPv4Network, NetmaskValueError
-from typing import Annotated
+from typing import Annotated, Any, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy API reference).
@@ -12,11 +12,26 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 
 
 class Model(BaseModel):
-    """Strict base: camelCase keys in files, unknown keys rejected, immutable once loaded."""
+    """Strict base: camelCase keys in files, unknown keys rejected, immutable once loaded; no infinite or NaN
+    number (`.inf`, `1e400`), and no boolean where a number is meant (pydantic would read `true` as 1)."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, validate_by_alias=True, validate_by_name=False
+        extra="forbid", frozen=True, alias_generator=to_camel, validate_by_alias=True, validate_by_name=False, allow_inf_nan=False
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_boolean_for_a_number(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, field in cls.model_fields.items():
+                value = data.get(field.alias or name)
+                options = set(get_args(field.annotation)) or {field.annotation}
+                if isinstance(value, bool) and options & set(NUMBERS) and bool not in options:
+                    raise ValueError(f"{field.alias or name}: {str(value).lower()} is a boolean; a number is expected")
+        return data
+
+
+NUMBERS = (int, float)
 
 
 def _ipv4_network(value: str) -> str:
