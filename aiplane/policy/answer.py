@@ -55,9 +55,14 @@ def _exported(stack: StackArtifacts) -> list[tuple[str, str]]:
     return found + [(manifest.document.get("kind", ""), manifest.checkov_id) for manifest in stack.manifests]
 
 
+def _yaml_check_types(catalog: list[CheckInfo]) -> dict[str, tuple[str, ...]]:
+    """aiplane's YAML checks are checkov graph checks: their types are in their definitions, not the registry."""
+    return {check.id: check.resources for check in catalog if check.source.endswith(".yaml")}
+
+
 def _check_definitions(raw: dict[str, Any], catalog: list[CheckInfo]) -> list[str]:
     problems = []
-    yaml_types = {check.id: check.resources for check in catalog if check.source.endswith(".yaml")}
+    yaml_types = _yaml_check_types(catalog)
     for check_id, entry in sorted(raw["custom_checks"].items()):
         if not entry["ledgered"]:
             problems.append(f"{check_id} does not derive from aip_support.AiplaneCheck, so the gate cannot see what it evaluated")
@@ -78,7 +83,7 @@ def _coverage(raw_scan: dict[str, Any], stack: StackArtifacts, raw: dict[str, An
     for result in raw_scan["results"]:
         answered.setdefault(result["check_id"], set()).add(result["resource"])
     exported = _exported(stack)
-    yaml_types = {check.id: check.resources for check in catalog if check.source.endswith(".yaml")}
+    yaml_types = _yaml_check_types(catalog)
     for check_id, entry in sorted(raw["custom_checks"].items()):
         types = yaml_types.get(check_id) or entry["types"]
         seen = answered.get(check_id, set()) if check_id in yaml_types else evaluated.get(check_id, set())

@@ -18,7 +18,7 @@ from aiplane.policy.answer import verify_answer
 from aiplane.policy.catalog import CheckInfo, in_order, load_check_catalog
 from aiplane.policy.graph_checks import graph_check_catalog, run_graph_checks
 from aiplane.policy.graph_checks.context import GateContext
-from aiplane.policy.graph_checks.support import TENANT_COMPONENT, TENANT_COMPONENT_PREFIX
+from aiplane.policy.graph_checks.support import boundary_of
 from aiplane.policy.profiles import (
     Profile,
     Severity,
@@ -110,11 +110,8 @@ def _tenant_of(build: StackArtifacts, resource: GraphResource | None, tags: Any)
     if resource is None:
         return None
     tenants = {tenant.name for tenant in build.spec.tenants}
-    owner = build.graph.owning_component(resource)
-    while owner is not None:
-        if owner.type == TENANT_COMPONENT and owner.name.removeprefix(TENANT_COMPONENT_PREFIX) in tenants:
-            return owner.name.removeprefix(TENANT_COMPONENT_PREFIX)
-        owner = build.graph.owning_component(owner)
+    if (built_by := boundary_of(build.graph, resource)) in tenants:
+        return built_by
     metadata = resource.inputs.get("metadata") if resource.type.startswith("kubernetes:") else None
     if isinstance(metadata, dict):
         namespace = metadata.get("name") if resource.inputs.get("kind") == "Namespace" else metadata.get("namespace")
