@@ -66,9 +66,10 @@ def _expanded_size(root: Node | None) -> int:
 def parse_yaml(text: str, source: str) -> Any:
     try:
         yaml = YAML(typ="safe", pure=True)
-        if _expanded_size(yaml.compose(text)) > MAX_EXPANDED_NODES:
+        root = yaml.compose(text)
+        if _expanded_size(root) > MAX_EXPANDED_NODES:
             raise InputError(f"{source}: expands to more than {MAX_EXPANDED_NODES:,} YAML nodes through its aliases; refused")
-        return YAML(typ="safe", pure=True).load(text)
+        return yaml.constructor.construct_document(root) if root is not None else None
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -77,6 +78,9 @@ def parse_yaml(text: str, source: str) -> Any:
     except YAMLError as error:
         raise InputError(f"{source}: invalid YAML: {' '.join(str(error).split())}") from None
 
+
+
+TEMPORARY_PREFIX = "."  # write_text_atomic's scratch files: `.<name>.<random>` beside the file
 
 
 def write_text_atomic(path: Path, text: str, mode: int | None = None) -> None:
@@ -92,9 +96,6 @@ def write_text_atomic(path: Path, text: str, mode: int | None = None) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-TEMPORARY_PREFIX = "."  # write_text_atomic's scratch files: `.<name>.<random>` beside the file
 
 
 @contextmanager

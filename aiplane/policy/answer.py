@@ -42,9 +42,14 @@ def kubernetes_kinds() -> frozenset[str]:
     return frozenset({kind for kind in kinds if not kind.endswith(("List", "Patch"))} | CUSTOM_RESOURCE_KINDS)
 
 
+@cache
+def _renderable() -> frozenset[str]:
+    return frozenset(TERRAFORM_TYPES.values()) | kubernetes_kinds()
+
+
 def renders(pattern: str) -> bool:
     """Whether a check's type (or wildcard) names something aiplane can render."""
-    known = set(TERRAFORM_TYPES.values()) | kubernetes_kinds()
+    known = _renderable()
     return any(fnmatch.fnmatchcase(kind, pattern) for kind in known) if "*" in pattern else pattern in known
 
 

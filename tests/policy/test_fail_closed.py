@@ -51,7 +51,7 @@ check = Unverifiable()
 '''
 
 
-def check_exits(project: Path, code: int, message: str, stack: str = "dev") -> None:
+def check_exits(code: int, message: str, stack: str = "dev") -> None:
     result = runner.invoke(app, ["check", "--stack", stack])
     assert result.exit_code == code, result.output
     lines = result.stderr.strip().splitlines()
@@ -61,19 +61,19 @@ def check_exits(project: Path, code: int, message: str, stack: str = "dev") -> N
 
 def test_a_check_that_raises_is_an_engine_failure(project_copy):
     (project_copy / "policies" / "checks" / "fin_raises.py").write_text(RAISING_CHECK)
-    check_exits(project_copy, 3, "AIP_FIN_9 raised on aws_s3_bucket.")
+    check_exits(3, "AIP_FIN_9 raised on aws_s3_bucket.")
 
 
 def test_a_check_of_a_type_that_does_not_exist_is_an_engine_failure(project_copy):
     """The review's case: the GPU taint rule pointed at `aws_eks_nodegroup` would never run."""
     rule = project_copy / "policies" / "checks" / "gpu_node_group_taint.py"
     rule.write_text(rule.read_text().replace('RESOURCES = ("aws_eks_node_group",)', 'RESOURCES = ("aws_eks_nodegroup",)'))
-    check_exits(project_copy, 3, "AIP_GPU_3 applies to 'aws_eks_nodegroup', a type aiplane never renders")
+    check_exits(3, "AIP_GPU_3 applies to 'aws_eks_nodegroup', a type aiplane never renders")
 
 
 def test_a_check_the_gate_cannot_verify_is_an_engine_failure(project_copy):
     (project_copy / "policies" / "checks" / "fin_unverifiable.py").write_text(UNVERIFIABLE_CHECK)
-    check_exits(project_copy, 3, "AIP_FIN_9 does not derive from aip_support.AiplaneCheck")
+    check_exits(3, "AIP_FIN_9 does not derive from aip_support.AiplaneCheck")
 
 
 def test_an_answer_shorter_than_the_scan_is_an_engine_failure(project_copy, tmp_path, monkeypatch):
@@ -86,7 +86,7 @@ def test_an_answer_shorter_than_the_scan_is_an_engine_failure(project_copy, tmp_
     )
     script = f'"{checkov_python}" "{worker}" | "{checkov_python}" -c "{cut}"\n'
     monkeypatch.setenv("AIPLANE_CHECKOV", fake_checkov(tmp_path, f"shift; {script}"))
-    check_exits(project_copy, 3, "refusing an incomplete policy answer")
+    check_exits(3, "refusing an incomplete policy answer")
 
 
 @pytest.mark.parametrize(
@@ -100,7 +100,7 @@ def test_a_profile_entry_that_matches_no_check_is_an_input_error(project_copy, o
     profile = project_copy / "policies" / "profiles" / "dev.yaml"
     assert old in profile.read_text()
     profile.write_text(profile.read_text().replace(old, new, 1))
-    check_exits(project_copy, 2, message)
+    check_exits(2, message)
 
 
 @pytest.mark.parametrize(

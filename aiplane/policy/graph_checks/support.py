@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
+from aiplane.planning.node_profiles import TENANT_LABEL
 from aiplane.synth.graph import GraphResource, ResourceGraph
 
 WORKLOAD_KINDS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet", "kubernetes:batch/v1:Job")
@@ -96,11 +97,10 @@ def duration_seconds(text: str) -> float | None:
 
 # -- tenants ---------------------------------------------------------------------------------------------
 
-# The component that holds a tenant's boundary, named `tenant-<name>` by the platform, and the label its
-# namespace carries.
+# The component that holds a tenant's boundary, named `tenant-<name>` by the platform; its namespace carries
+# TENANT_LABEL.
 TENANT_COMPONENT = "aiplane:tenant:TenantBoundary"
 TENANT_COMPONENT_PREFIX = "tenant-"
-TENANT_LABEL = "aiplane.io/tenant"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 
 
