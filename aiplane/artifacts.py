@@ -4,14 +4,13 @@ a folder; nothing here reads a build folder back."""
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aiplane.cost import estimate
 from aiplane.export.kubernetes import Manifest, manifests, render
 from aiplane.export.terraform import plan_document
-from aiplane.files import write_text_atomic
+from aiplane.files import write_text_atomic, writing_output
 from aiplane.spec import StackSpec
 from aiplane.synth.engine import synthesize_stack
 from aiplane.synth.graph import ResourceGraph
@@ -62,8 +61,12 @@ def write_artifacts(artifacts: StackArtifacts, out_dir: Path) -> StackArtifacts:
     write_text_atomic(out_dir / SUMMARY_FILE, json.dumps(artifacts.summary, indent=2, sort_keys=True) + "\n")
     write_text_atomic(out_dir / PLAN_FILE, json.dumps(artifacts.plan, indent=2, sort_keys=True) + "\n")
     k8s_dir = out_dir / MANIFESTS_FOLDER
-    if k8s_dir.exists():
-        shutil.rmtree(k8s_dir)  # objects removed from the stack must not linger in the scan
+    # Manifests of objects removed from the stack must not linger in the scan. Only the flat YAML files a plan
+    # writes are removed: `--out` may name a folder the user keeps other things in.
+    current = {manifest.filename for manifest in artifacts.manifests}
+    for stale in k8s_dir.glob("*.yaml") if k8s_dir.is_dir() else ():
+        if stale.name not in current and stale.is_file():
+            stale.unlink()
     for manifest in artifacts.manifests:
         write_text_atomic(k8s_dir / manifest.filename, render(manifest))
     return replace(artifacts, out_dir=out_dir)
@@ -72,4 +75,7 @@ def write_artifacts(artifacts: StackArtifacts, out_dir: Path) -> StackArtifacts:
 def plan_stack(project_dir: Path, environment: str, out_dir: Path | None = None) -> StackArtifacts:
     """`aiplane plan`: synthesize a stack offline and write its artifacts (default: `build/<env>/`)."""
     spec, graph = synthesize_stack(project_dir, environment)
-    return write_artifacts(render_artifacts(spec, graph), out_dir or project_dir / "build" / environment)
+    artifacts = render_artifacts(spec, graph)
+    target = out_dir or project_dir / "build" / environment
+    with writing_output(target, "--out" if out_dir else None):
+        return write_artifacts(artifacts, target)

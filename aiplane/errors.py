@@ -20,13 +20,26 @@ class InputError(AiplaneError):
         super().__init__("\n".join(self.lines))
 
 
+class FieldValueError(ValueError):
+    """Raised by a whole-model validator about one of its fields: reported at that field's path, with the
+    value as the file spells it."""
+
+    def __init__(self, field: str, shown: str, message: str):
+        self.field, self.shown, self.message = field, shown, message
+        super().__init__(f"{field}: {shown} {message}")
+
+
 def describe_validation_error(source: str, error: ValidationError, prefix: tuple[str | int, ...] = ()) -> list[str]:
     """One line per problem: `<file>: <field path>: <value> <what is wrong>`."""
     lines = []
     for problem in error.errors():
         loc = prefix + tuple(problem["loc"])
-        path = format_path(loc)
         kind = problem["type"]
+        cause = problem.get("ctx", {}).get("error")
+        if isinstance(cause, FieldValueError):
+            lines.append(f"{source}: {format_path(loc + (cause.field,))}: {cause.shown} {cause.message}")
+            continue
+        path = format_path(loc)
         if kind == "missing":
             lines.append(f"{source}: {path}: is required")
             continue

@@ -77,7 +77,70 @@ def parse_yaml(text: str, source: str) -> Any:
         raise InputError(f"{source}: {where}invalid YAML: {problem}") from None
     except YAMLError as error:
         raise InputError(f"{source}: invalid YAML: {' '.join(str(error).split())}") from None
+    except (ValueError, OverflowError) as error:  # a scalar that matches a tag's pattern but not its range: 2027-13-45
+        raise InputError(f"{source}: {_unconstructible(root)}invalid YAML value: {error}") from None
 
+
+def _unconstructible(root: Node) -> str:
+    """`line L, column C: 'text' ` of the first scalar that cannot be constructed, for the error message."""
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, MappingNode):
+            pending.extend(part for pair in reversed(node.value) for part in reversed(pair))
+        elif isinstance(node, SequenceNode):
+            pending.extend(reversed(node.value))
+        else:
+            try:
+                YAML(typ="safe", pure=True).constructor.construct_object(node, deep=True)
+            except (ValueError, OverflowError):
+                return f"line {node.start_mark.line + 1}, column {node.start_mark.column + 1}: {node.value!r} is an "
+    return ""
+
+
+
+def output_file(path: Path, flag: str) -> Path:
+    """A file the user named for a command's output, refused before any work is done if it cannot be written:
+    a folder, something other than a regular file (writing over /dev/null would replace it), a file marked
+    read-only, or a place under a file or a read-only folder."""
+    if path.exists() or path.is_symlink():
+        if path.is_dir():
+            raise InputError(f"{flag}: {display_path(path)!r} is a folder; name a file to write")
+        if not path.is_file():
+            raise InputError(f"{flag}: {display_path(path)!r} is not a regular file; name a file to write")
+        if not path.stat().st_mode & 0o222:
+            raise InputError(f"{flag}: {display_path(path)!r} is read-only; nothing was written")
+    _writable_place(path.parent, path, flag)
+    return path
+
+
+def output_folder(path: Path, flag: str) -> Path:
+    """A folder the user named for a command's outputs (created if missing), refused before any work is done
+    if it is a file, lies under a file, or cannot be written in."""
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{flag}: {display_path(path)!r} is a file, not a folder")
+    _writable_place(path, path, flag)
+    return path
+
+
+def _writable_place(folder: Path, named: Path, flag: str) -> None:
+    existing = next(candidate for candidate in [folder, *folder.parents] if candidate.exists())
+    if not existing.is_dir():
+        raise InputError(f"{flag}: {display_path(named)!r} lies under {display_path(existing)!r}, which is a file, not a folder")
+    # Mode bits as well as os.access: root may write anywhere os.access allows, /proc included, but should not.
+    if not (os.access(existing, os.W_OK | os.X_OK) and existing.stat().st_mode & 0o222):
+        raise InputError(f"{flag}: {display_path(named)!r} cannot be written: {display_path(existing)!r} is read-only")
+
+
+@contextmanager
+def writing_output(path: Path, flag: str | None = None) -> Iterator[None]:
+    """What the operating system still refuses after `output_file`/`output_folder` (a full disk, a filesystem
+    mounted read-only) is bad input too: one line naming the flag (or the default place), not an internal error."""
+    try:
+        yield
+    except OSError as error:
+        where = f"{flag}: {display_path(path)!r}" if flag else f"{display_path(path)}:"
+        raise InputError(f"{where} cannot be written ({error.strerror or error})") from None
 
 
 TEMPORARY_PREFIX = "."  # write_text_atomic's scratch files: `.<name>.<random>` beside the file
@@ -101,20 +164,30 @@ def write_text_atomic(path: Path, text: str, mode: int | None = None) -> None:
 @contextmanager
 def locked_for_edit(path: Path) -> Iterator[None]:
     """Hold an advisory lock (fcntl) on a file others may edit, such as a stack file `tenant add` rewrites:
-    a second editor waits for the first, then reads what it wrote. Under the lock, scratch files an
+    a second editor waits for the first, then reads what it wrote. The lock is on the file itself, so no
+    lock file is left in the user's tree; since an edit renames a new file over the old one, a waiter that
+    wakes holding the replaced file locks again, on the file now at the path. Under the lock, scratch files an
     interrupted editor left beside it are removed (no one else can be writing them)."""
     target = path.resolve()
-    lock = target.with_name(f".{target.name}.lock")
-    try:
-        handle = open(lock, "a")  # noqa: SIM115 - held open for the lock's lifetime
-    except OSError as error:
-        raise InputError(f"{display_path(path)}: cannot be locked for editing ({error.strerror} on {display_path(lock)})") from None
-    with handle:
+    while True:
+        try:
+            handle = open(target, "rb")  # noqa: SIM115 - held open for the lock's lifetime
+        except FileNotFoundError:
+            raise InputError(f"{display_path(path)}: no such file") from None
+        except OSError as error:
+            raise InputError(f"{display_path(path)}: cannot be locked for editing ({error.strerror})") from None
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
+            current = os.stat(target)
+        except FileNotFoundError:
+            current = None
+        if current is not None and os.path.samestat(os.fstat(handle.fileno()), current):
+            break
+        handle.close()  # replaced while we waited: lock the file that is there now
+    with handle:
+        try:
             for stray in target.parent.glob(f"{TEMPORARY_PREFIX}{target.name}.*"):
-                if stray != lock:
-                    stray.unlink(missing_ok=True)
+                stray.unlink(missing_ok=True)
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -30,7 +30,7 @@ def test_an_alias_bomb_in_a_stack_file_is_refused_within_a_second(project_copy):
     ("old", "new", "line"),
     [
         ("        minSize: 1\n", "        minSize: true\n",
-         "stacks/Pulumi.dev.yaml: aiplane:platform.cluster.systemNodes: minSize: true is a boolean; a number is expected"),
+         "stacks/Pulumi.dev.yaml: aiplane:platform.cluster.systemNodes.minSize: true is a boolean; a number is expected"),
         ("          p95LatencySeconds: 30\n", "          p95LatencySeconds: .inf\n",
          "stacks/Pulumi.dev.yaml: aiplane:platform.compute.models[0].p95LatencySeconds: inf is invalid: input should be a finite number"),
         ("          p95LatencySeconds: 30\n", "          p95LatencySeconds: 1e400\n",

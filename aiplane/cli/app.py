@@ -6,6 +6,7 @@ Exit codes: 0 success; 2 bad input (one line per problem on stderr, naming file,
 from __future__ import annotations
 
 import functools
+import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -14,11 +15,46 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+# Typer 0.29 carries its own copy of click (typer._click); its exceptions are not re-exported, hence the
+# private import, and the pin on typer's minor version in pyproject.toml.
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
+from typer.core import TyperGroup
+
 from aiplane.errors import AiplaneError, InputError
 
 INTERNAL_ERROR_EXIT = 3
 
+
+class OneLineUsageErrors(TyperGroup):
+    """Click reports a usage error (an unknown option, a bad choice, a missing flag) as a boxed panel of
+    several lines; aiplane's rule is one line naming the flag and the value, exit 2, as for every bad input."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        try:
+            outcome = super().main(*args, standalone_mode=False, **kwargs)
+        except NoArgsIsHelpError as shown:
+            if shown.ctx is not None:
+                typer.echo(shown.ctx.get_help(), err=True)
+            code = shown.exit_code
+        except ClickException as error:
+            command = error.ctx.command_path if getattr(error, "ctx", None) else "aiplane"
+            message = " ".join(error.format_message().split()).replace("Value error, ", "")
+            stderr.print(f"{command}: {message} (see `{command} --help`)", markup=False)
+            code = error.exit_code
+        except typer.Abort:
+            stderr.print("Aborted.", markup=False)
+            code = 1
+        else:
+            if not standalone_mode:
+                return outcome
+            code = outcome if isinstance(outcome, int) else 0
+        if not standalone_mode:
+            return code
+        sys.exit(code)
+
+
 app = typer.Typer(
+    cls=OneLineUsageErrors,
     name="aiplane",
     help="AI infrastructure as code: synthesize aiplane stacks offline and check them against policy.",
     no_args_is_help=True,
@@ -51,6 +87,28 @@ def project_dir() -> Path:
             raise InputError(f"--project-dir: {str(State.project_dir)!r} holds no Pulumi.yaml")
         return State.project_dir.resolve()
     return find_project_dir(Path.cwd().resolve())
+
+
+# What a project reads: an output written here would overwrite a stack file, a blueprint or a policy.
+PROJECT_INPUT_FOLDERS = ("stacks", "blueprints", "policies")
+PROJECT_INPUT_FILES = ("Pulumi.yaml", "__main__.py")
+
+
+def named_output(path: Path, flag: str, *, folder: bool) -> Path:
+    """A path the user named with `--out`/`--output`, checked before any work: writable, of the right kind, and
+    not one of the project's inputs."""
+    from aiplane.files import display_path, output_file, output_folder
+
+    checked = output_folder(path, flag) if folder else output_file(path, flag)
+    try:
+        root = project_dir()
+    except InputError:
+        return checked  # `aiplane schema --out` runs outside a project too
+    resolved = checked.resolve()
+    inputs = [root / name for name in PROJECT_INPUT_FOLDERS]
+    if resolved in (root / name for name in PROJECT_INPUT_FILES) or any(resolved.is_relative_to(place) for place in inputs):
+        raise InputError(f"{flag}: {display_path(path)!r} is one of the project's inputs (Pulumi.yaml, __main__.py, stacks/, blueprints/, policies/); write outputs elsewhere")
+    return checked
 
 
 def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:

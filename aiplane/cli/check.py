@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from aiplane.cli.app import project_dir, stderr, stdout
+from aiplane.cli.app import named_output, project_dir, stderr, stdout
 from aiplane.errors import InputError
 from aiplane.files import display_path
 
@@ -32,7 +32,7 @@ def check(
 
     Exit 0: no unwaived mandatory failure; 1: violations; 2: bad input; 3: the engine failed.
     """
-    from aiplane.files import write_text_atomic
+    from aiplane.files import write_text_atomic, writing_output
     from aiplane.loader import known_stacks
     from aiplane.policy.gate import run_gate
     from aiplane.policy.report import (
@@ -45,6 +45,8 @@ def check(
     root_dir = project_dir()
     if bool(stack) == all_stacks:
         raise InputError("--stack/--all: give one or more --stack names, or --all")
+    if output is not None:
+        named_output(output, "--output", folder=False)
     environments = known_stacks(root_dir / "stacks") if all_stacks else list(dict.fromkeys(stack or []))
     with stderr.status(f"Checking {', '.join(environments)} with checkov…", spinner="dots"):
         report = run_gate(root_dir, environments)
@@ -57,7 +59,8 @@ def check(
             report_format
         ](report)
     if output:
-        write_text_atomic(output, text)
+        with writing_output(output, "--output"):
+            write_text_atomic(output, text)
         stderr.print(f"Wrote {display_path(output)}", markup=False)
     elif text is not None:
         sys.stdout.write(text)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from aiplane.cli.app import StackOption, project_dir, stderr, stdout
+from aiplane.cli.app import StackOption, named_output, project_dir, stderr, stdout
 from aiplane.cli.render import (
     capacity_table,
     component_tree,
@@ -28,9 +28,10 @@ def plan(
     """Synthesize a stack offline (no cloud account, no Pulumi CLI); write its graph and its exports."""
     from aiplane.artifacts import plan_stack
 
+    target = named_output(out, "--out", folder=True) if out is not None else None
     started = time.perf_counter()
     with stderr.status(f"Synthesizing stack {stack} under Pulumi's mocks runtime…", spinner="dots"):
-        built = plan_stack(project_dir(), stack, out)
+        built = plan_stack(project_dir(), stack, target)
     elapsed = time.perf_counter() - started
     spec, summary, out_dir = built.spec, built.summary, built.out_dir
 
@@ -84,10 +85,13 @@ def schema(
     out: Annotated[Path | None, typer.Option("--out", help="Output folder. Default: schemas/ in the project.")] = None,
 ) -> None:
     """Write JSON Schemas for stack files and blueprint files (for editors and CI)."""
+    from aiplane.files import writing_output
     from aiplane.schema import write_schemas
 
-    target = out if out is not None else project_dir() / "schemas"
-    for path in write_schemas(target):
+    target = named_output(out, "--out", folder=True) if out is not None else project_dir() / "schemas"
+    with writing_output(target, "--out" if out is not None else None):
+        written = write_schemas(target)
+    for path in written:
         stdout.print(f"Wrote {display_path(path)}")
 
 

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aiplane.spec.common import (
+    MAX_NODES_PER_GROUP,
     IamPrincipalArn,
     InstanceType,
     Ipv4Cidr,
@@ -36,9 +37,9 @@ class NodeGroupSizing(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     instance_types: list[str] = Field(min_length=1)
-    min_size: int = Field(ge=0)
-    desired_size: int = Field(ge=0)
-    max_size: int = Field(ge=1)
+    min_size: int = Field(ge=0, le=MAX_NODES_PER_GROUP)
+    desired_size: int = Field(ge=0, le=MAX_NODES_PER_GROUP)
+    max_size: int = Field(ge=1, le=MAX_NODES_PER_GROUP)
     disk_size_gib: int = Field(default=50, ge=20, le=16384)
     capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
 

@@ -7,6 +7,8 @@ from typing import Annotated, Any, get_args
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from aiplane.errors import FieldValueError
+
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy API reference).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
@@ -22,16 +24,31 @@ class Model(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _no_boolean_for_a_number(cls, data: Any) -> Any:
+        # A model validator, not a field validator on "*": pydantic allows no "before" validator on a
+        # discriminator field (`engine`). FieldValueError puts the field back into the reported path.
         if isinstance(data, dict):
             for name, field in cls.model_fields.items():
-                value = data.get(field.alias or name)
+                key = field.alias or name
+                value = data.get(key)
                 options = set(get_args(field.annotation)) or {field.annotation}
                 if isinstance(value, bool) and options & set(NUMBERS) and bool not in options:
-                    raise ValueError(f"{field.alias or name}: {str(value).lower()} is a boolean; a number is expected")
+                    raise FieldValueError(key, str(value).lower(), "is a boolean; a number is expected")
         return data
 
-
 NUMBERS = (int, float)
+
+# Upper bounds on counts and rates: far above any real stack, low enough that a typo (an extra three zeros) is
+# refused at the edge instead of sizing a fleet. EKS's default quota is 450 nodes per managed node group
+# (Amazon EKS service quotas); 1,000 leaves room for a raised quota.
+MAX_NODES_PER_GROUP = 1_000
+MAX_REPLICAS = 1_000
+MAX_REQUESTS_IN_FLIGHT = 1_000_000
+MAX_REQUESTS_PER_SECOND = 100_000
+MAX_REQUESTS_PER_MINUTE = 10_000_000
+MAX_TOKENS_PER_MINUTE = 10_000_000_000
+MAX_USD = 100_000_000
+MAX_GIB = 1_000_000_000  # an exabyte
+MAX_DAYS = 36_500  # a hundred years
 
 
 def _ipv4_network(value: str) -> str:

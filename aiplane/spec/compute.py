@@ -15,6 +15,9 @@ from aiplane.planning.node_profiles import (
     ProfileName,
 )
 from aiplane.spec.common import (
+    MAX_NODES_PER_GROUP,
+    MAX_REQUESTS_IN_FLIGHT,
+    MAX_REQUESTS_PER_SECOND,
     AvailabilityZone,
     InstanceType,
     Model,
@@ -24,9 +27,9 @@ from aiplane.spec.common import (
 
 
 class NodeCountSpec(Model):
-    min: int = Field(ge=0)
-    desired: int = Field(ge=0)
-    max: int = Field(ge=1)
+    min: int = Field(ge=0, le=MAX_NODES_PER_GROUP)
+    desired: int = Field(ge=0, le=MAX_NODES_PER_GROUP)
+    max: int = Field(ge=1, le=MAX_NODES_PER_GROUP)
 
     @model_validator(mode="after")
     def _ordered(self) -> NodeCountSpec:
@@ -130,8 +133,8 @@ class ServedModelSpec(Model, ServedModel):
 
     name: ModelName
     pool: PoolName
-    peak_concurrency: int | None = Field(default=None, gt=0, description="Requests in flight at the planned peak.")
-    peak_rps: float | None = Field(default=None, gt=0, description="Or: requests per second at the peak.")
+    peak_concurrency: int | None = Field(default=None, gt=0, le=MAX_REQUESTS_IN_FLIGHT, description="Requests in flight at the planned peak.")
+    peak_rps: float | None = Field(default=None, gt=0, le=MAX_REQUESTS_PER_SECOND, description="Or: requests per second at the peak.")
     tensor_parallel: int | None = Field(default=None, ge=1, description="Pin the TP degree; default: the planner's choice.")
     weights_prefix: str | None = Field(
         default=None, pattern=r"^[\w.-]+(/[\w.-]+)*/$", description="Where the weights are in the models bucket; default: <name>/."

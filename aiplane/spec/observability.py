@@ -35,7 +35,7 @@ class DashboardSpec(Model):
 
 class SloSpec(Model):
     availability: float = Field(default=0.995, gt=0.9, lt=1, description="Share of gateway requests that must succeed (30 days).")
-    p95_latency_seconds: float = Field(default=10, gt=0, description="The gateway's p95 latency objective.")
+    p95_latency_seconds: float = Field(default=10, gt=0, le=3600, description="The gateway's p95 latency objective.")
 
 
 class ObservabilitySpec(Model):

@@ -6,7 +6,16 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from aiplane.planning.routing import TaskClass, fallback_cycle
-from aiplane.spec.common import Ipv4Cidr, KubernetesName, Model, ModelName
+from aiplane.spec.common import (
+    MAX_REPLICAS,
+    MAX_REQUESTS_PER_MINUTE,
+    MAX_TOKENS_PER_MINUTE,
+    MAX_USD,
+    Ipv4Cidr,
+    KubernetesName,
+    Model,
+    ModelName,
+)
 from aiplane.spec.storage import AuroraSettings
 
 
@@ -54,15 +63,15 @@ class GatewayKeySpec(Model):
 
     tenant: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")]
     tier: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
-    budget_usd: float = Field(ge=0, description="Spend allowed per budget period.")
+    budget_usd: float = Field(ge=0, le=MAX_USD, description="Spend allowed per budget period.")
     budget_duration: Literal["1d", "7d", "30d"] = "30d"
-    rpm: int = Field(gt=0, description="Requests per minute.")
-    tpm: int = Field(gt=0, description="Tokens per minute.")
+    rpm: int = Field(gt=0, le=MAX_REQUESTS_PER_MINUTE, description="Requests per minute.")
+    tpm: int = Field(gt=0, le=MAX_TOKENS_PER_MINUTE, description="Tokens per minute.")
 
 
 class ReplicaRangeSpec(Model):
-    min: int = Field(ge=1)
-    max: int = Field(ge=1)
+    min: int = Field(ge=1, le=MAX_REPLICAS)
+    max: int = Field(ge=1, le=MAX_REPLICAS)
 
     @model_validator(mode="after")
     def _ordered(self) -> ReplicaRangeSpec:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from aiplane.planning.compute import ComputePlan
 from aiplane.planning.routing import LARGE_MODEL_TASKS, SMALL_MODEL_TASKS, TASK_CLASSES
 from aiplane.spec.cluster import ClusterSpec
-from aiplane.spec.common import Model, TagKey
+from aiplane.spec.common import MAX_GIB, Model, TagKey
 from aiplane.spec.compute import ComputeSpec
 from aiplane.spec.network import NetworkSpec
 from aiplane.spec.observability import ObservabilitySpec
@@ -25,7 +25,7 @@ MIN_DATABASE_ZONES = 2
 class CostSpec(Model):
     """Assumptions of the cost estimate that a stack knows better than aiplane."""
 
-    log_gib_per_group_per_month: float = Field(default=1.0, ge=0, description="Logs ingested per log group and month.")
+    log_gib_per_group_per_month: float = Field(default=1.0, ge=0, le=MAX_GIB, description="Logs ingested per log group and month.")
 
 
 class PlatformSpec(Model):

@@ -16,7 +16,7 @@ from aiplane.planning.tiering import (
     WarmClass,
 )
 from aiplane.planning.tiering import check as check_tiering
-from aiplane.spec.common import AvailabilityZone, Model, PoolName
+from aiplane.spec.common import MAX_DAYS, MAX_GIB, AvailabilityZone, Model, PoolName
 
 
 class ObjectLock(BaseModel):
@@ -31,7 +31,7 @@ class LustreSizing(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    storage_capacity_gib: int = Field(default=1200, ge=1200, description="1200, or a multiple of 2400.")
+    storage_capacity_gib: int = Field(default=1200, ge=1200, le=MAX_GIB, description="1200, or a multiple of 2400.")
     throughput_per_tib: Literal[125, 250, 500, 1000] = Field(default=250, description="MB/s per TiB of storage.")
 
     @model_validator(mode="after")
@@ -100,21 +100,21 @@ class ObjectLockSpec(Model, ObjectLock):
 class EstimatedGibSpec(Model):
     """How much data a bucket is expected to hold in each tier, for the cost estimate."""
 
-    hot: float = Field(default=0, ge=0)
-    warm: float = Field(default=0, ge=0)
-    archive: float = Field(default=0, ge=0)
+    hot: float = Field(default=0, ge=0, le=MAX_GIB)
+    warm: float = Field(default=0, ge=0, le=MAX_GIB)
+    archive: float = Field(default=0, ge=0, le=MAX_GIB)
 
 
 class BucketSpec(Model):
     """One purpose's bucket. Unset tiering fields keep the purpose's default (docs/storage.md); null removes a tier."""
 
-    warm_after_days: int | None = Field(default=None, ge=0, description="Days until the warm class.")
+    warm_after_days: int | None = Field(default=None, ge=0, le=MAX_DAYS, description="Days until the warm class.")
     warm_class: WarmClass | None = Field(default=None, description="INTELLIGENT_TIERING (default) or STANDARD_IA.")
-    archive_after_days: int | None = Field(default=None, ge=0, description="Days until the archive class.")
+    archive_after_days: int | None = Field(default=None, ge=0, le=MAX_DAYS, description="Days until the archive class.")
     archive_class: ArchiveClass | None = None
-    expire_after_days: int | None = Field(default=None, ge=1, description="Days until current versions are deleted.")
-    noncurrent_expire_after_days: int | None = Field(default=None, ge=1)
-    abort_incomplete_uploads_after_days: int | None = Field(default=None, ge=1)
+    expire_after_days: int | None = Field(default=None, ge=1, le=MAX_DAYS, description="Days until current versions are deleted.")
+    noncurrent_expire_after_days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
+    abort_incomplete_uploads_after_days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
     versioning: bool = True
     object_lock: ObjectLockSpec | None = Field(default=None, description="Write-once retention of every object version.")
     estimated_gib: EstimatedGibSpec = Field(default_factory=EstimatedGibSpec, description="Expected data per tier (cost estimate).")
@@ -167,8 +167,8 @@ class BucketsSpec(Model):
 
 class ExpressOneZoneSpec(Model):
     pool: PoolName = Field(description="The GPU pool whose zone holds the directory bucket (its first zone).")
-    expire_after_days: int = Field(default=7, ge=1, description="Checkpoints older than this leave the hot tier.")
-    estimated_gib: float = Field(default=0, ge=0, description="Expected data in the hot tier (cost estimate).")
+    expire_after_days: int = Field(default=7, ge=1, le=MAX_DAYS, description="Checkpoints older than this leave the hot tier.")
+    estimated_gib: float = Field(default=0, ge=0, le=MAX_GIB, description="Expected data in the hot tier (cost estimate).")
 
 
 class LustreSpec(Model, LustreSizing):

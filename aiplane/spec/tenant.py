@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from aiplane.planning.node_profiles import CapacityType, PoolMode, ProfileName
-from aiplane.spec.common import InstanceType, Model
+from aiplane.spec.common import MAX_REQUESTS_PER_MINUTE, MAX_TOKENS_PER_MINUTE, MAX_USD, InstanceType, Model
 from aiplane.spec.compute import GpuPoolSpec, NodeCountSpec
 from aiplane.spec.storage import VectorDatabaseSpec
 
@@ -77,10 +77,10 @@ class TenantGateway(Model):
     """The tenant's virtual key on the model gateway."""
 
     tier: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
-    budget_usd: float = Field(ge=0)
+    budget_usd: float = Field(ge=0, le=MAX_USD)
     budget_duration: Literal["1d", "7d", "30d"] = "30d"
-    rpm: int = Field(gt=0)
-    tpm: int = Field(gt=0)
+    rpm: int = Field(gt=0, le=MAX_REQUESTS_PER_MINUTE)
+    tpm: int = Field(gt=0, le=MAX_TOKENS_PER_MINUTE)
 
 
 class TenantPool(Model):
@@ -94,7 +94,7 @@ class TenantPool(Model):
 
 
 class TenantPlan(Model):
-    monthly_budget_usd: float | None = Field(default=None, ge=0, description="All the tenant may cost per month; checked by AIP_FIN_2.")
+    monthly_budget_usd: float | None = Field(default=None, ge=0, le=MAX_USD, description="All the tenant may cost per month; checked by AIP_FIN_2.")
     isolation: Isolation
     encryption: Literal["shared-key", "own-key"] = "shared-key"
     storage: Literal["prefix", "bucket"] = "prefix"
