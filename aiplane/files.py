@@ -98,7 +98,6 @@ def _unconstructible(root: Node) -> str:
     return ""
 
 
-
 def output_file(path: Path, flag: str) -> Path:
     """A file the user named for a command's output, refused before any work is done if it cannot be written:
     a folder, something other than a regular file (writing over /dev/null would replace it), a file marked
