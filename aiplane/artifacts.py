@@ -64,7 +64,7 @@ def write_artifacts(artifacts: StackArtifacts, out_dir: Path) -> StackArtifacts:
     # Manifests of objects removed from the stack must not linger in the scan. Only the flat YAML files a plan
     # writes are removed: `--out` may name a folder the user keeps other things in.
     current = {manifest.filename for manifest in artifacts.manifests}
-    for stale in k8s_dir.glob("*.yaml") if k8s_dir.is_dir() else ():
+    for stale in k8s_dir.glob("*.yaml"):
         if stale.name not in current and stale.is_file():
             stale.unlink()
     for manifest in artifacts.manifests:

@@ -52,8 +52,8 @@ from aiplane.planning.instances import load_instance_catalog
 from aiplane.planning.node_profiles import NODE_PROFILES
 from aiplane.planning.routing import Degradation, build_table
 from aiplane.planning.tiering import PURPOSES
-from aiplane.spec import GatewayKeySpec, GpuPoolSpec, StackSpec
-from aiplane.spec.tenant import TenantGateway
+from aiplane.spec import GpuPoolSpec, StackSpec
+from aiplane.spec.serving import KeyLimits
 from aiplane.tenancy.estimate import tenant_monthly_estimate
 
 
@@ -200,9 +200,9 @@ def gateway_plan(spec: StackSpec) -> GatewayPlan:
     )
 
 
-def gateway_keys(spec: StackSpec) -> list[tuple[str, GatewayKeySpec | TenantGateway]]:
+def gateway_keys(spec: StackSpec) -> list[tuple[str, KeyLimits]]:
     """Keys the stack lists, then those its tenants' blueprints give them."""
-    keys: list[tuple[str, GatewayKeySpec | TenantGateway]] = [(key.tenant, key) for key in spec.platform.serving.gateway.keys]
+    keys: list[tuple[str, KeyLimits]] = [(key.tenant, key) for key in spec.platform.serving.gateway.keys]
     keys += [(tenant.name, tenant.plan.gateway) for tenant in spec.tenants if tenant.plan.gateway is not None]
     return keys
 

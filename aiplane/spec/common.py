@@ -35,6 +35,7 @@ class Model(BaseModel):
                     raise FieldValueError(key, str(value).lower(), "is a boolean; a number is expected")
         return data
 
+
 NUMBERS = (int, float)
 
 # Upper bounds on counts and rates: far above any real stack, low enough that a typo (an extra three zeros) is

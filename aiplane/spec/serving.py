@@ -58,15 +58,20 @@ class TierSpec(Model):
     degrade: DegradationSpec | None = Field(default=None, description="Under overload; none: fail over to fallbacks only.")
 
 
-class GatewayKeySpec(Model):
-    """A tenant's virtual key: what it may spend and how fast it may call."""
+class KeyLimits(Model):
+    """A virtual key's tier, budget and rate limits: a stack's gateway key, or a tenant's from its blueprint."""
 
-    tenant: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")]
     tier: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
     budget_usd: float = Field(ge=0, le=MAX_USD, description="Spend allowed per budget period.")
     budget_duration: Literal["1d", "7d", "30d"] = "30d"
     rpm: int = Field(gt=0, le=MAX_REQUESTS_PER_MINUTE, description="Requests per minute.")
     tpm: int = Field(gt=0, le=MAX_TOKENS_PER_MINUTE, description="Tokens per minute.")
+
+
+class GatewayKeySpec(KeyLimits):
+    """A tenant's virtual key: what it may spend and how fast it may call."""
+
+    tenant: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")]
 
 
 class ReplicaRangeSpec(Model):

@@ -8,8 +8,9 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from aiplane.planning.node_profiles import CapacityType, PoolMode, ProfileName
-from aiplane.spec.common import MAX_REQUESTS_PER_MINUTE, MAX_TOKENS_PER_MINUTE, MAX_USD, InstanceType, Model
+from aiplane.spec.common import MAX_USD, InstanceType, Model
 from aiplane.spec.compute import GpuPoolSpec, NodeCountSpec
+from aiplane.spec.serving import KeyLimits
 from aiplane.spec.storage import VectorDatabaseSpec
 
 Isolation = Literal["namespace", "dedicated-pool", "dedicated-cluster"]
@@ -73,14 +74,8 @@ class TenantQuota(Model):
     pods: int = Field(default=100, ge=1, le=10000)
 
 
-class TenantGateway(Model):
+class TenantGateway(KeyLimits):
     """The tenant's virtual key on the model gateway."""
-
-    tier: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
-    budget_usd: float = Field(ge=0, le=MAX_USD)
-    budget_duration: Literal["1d", "7d", "30d"] = "30d"
-    rpm: int = Field(gt=0, le=MAX_REQUESTS_PER_MINUTE)
-    tpm: int = Field(gt=0, le=MAX_TOKENS_PER_MINUTE)
 
 
 class TenantPool(Model):
