@@ -55,6 +55,20 @@ def test_plan_output_is_byte_identical_across_runs(project_copy, tmp_path):
         assert (first / name).read_bytes() == (second / name).read_bytes()
 
 
+def test_plan_out_sweeps_only_the_manifests_the_stack_no_longer_renders(project_copy, tmp_path):
+    """`--out` may name a folder the user keeps other things in: before, the plan removed its k8s/ outright."""
+    out = tmp_path / "mine"
+    (out / "k8s" / "notes").mkdir(parents=True)
+    (out / "k8s" / "README.txt").write_text("mine\n")
+    (out / "k8s" / "notes" / "kept.yaml").write_text("mine\n")
+    (out / "k8s" / "namespace-gone-from-the-stack.yaml").write_text("kind: Namespace\n")
+    assert runner.invoke(app, ["plan", "--stack", "dev", "--out", str(out)]).exit_code == 0
+    assert (out / "k8s" / "README.txt").read_text() == "mine\n"
+    assert (out / "k8s" / "notes" / "kept.yaml").read_text() == "mine\n"
+    assert not (out / "k8s" / "namespace-gone-from-the-stack.yaml").exists()
+    assert list((out / "k8s").glob("deployment-*.yaml"))
+
+
 def test_a_failed_plan_leaves_earlier_output_untouched(project_copy):
     assert runner.invoke(app, ["plan", "--stack", "dev"]).exit_code == 0
     graph_file = project_copy / "build" / "dev" / "graph.json"
