@@ -16,6 +16,9 @@ from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from aiplane.errors import InputError
 
+# A place in a YAML document: mapping keys and sequence indexes from the root, as in `config.x.pools[0]`.
+FieldPath = tuple[str | int, ...]
+
 
 def display_path(path: Path) -> str:
     """Paths in messages are relative to the working directory when they can be, as a user typed them."""
@@ -64,12 +67,20 @@ def _expanded_size(root: Node | None) -> int:
 
 
 def parse_yaml(text: str, source: str) -> Any:
+    return parse_located_yaml(text, source)[0]
+
+
+def parse_located_yaml(text: str, source: str) -> tuple[Any, dict[FieldPath, int]]:
+    """`parse_yaml`, and the line of every mapping key and sequence item in the text, by its path: what a
+    report needs to point at the line a user wrote, from one parse."""
     try:
         yaml = YAML(typ="safe", pure=True)
         root = yaml.compose(text)
         if _expanded_size(root) > MAX_EXPANDED_NODES:
             raise InputError(f"{source}: expands to more than {MAX_EXPANDED_NODES:,} YAML nodes through its aliases; refused")
-        return yaml.constructor.construct_document(root) if root is not None else None
+        if root is None:
+            return None, {}
+        return yaml.constructor.construct_document(root), _field_lines(root)
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -79,6 +90,34 @@ def parse_yaml(text: str, source: str) -> Any:
         raise InputError(f"{source}: invalid YAML: {' '.join(str(error).split())}") from None
     except (ValueError, OverflowError) as error:  # a scalar that matches a tag's pattern but not its range: 2027-13-45
         raise InputError(f"{source}: {_unconstructible(root)}invalid YAML value: {error}") from None
+
+
+def _field_lines(root: Node) -> dict[FieldPath, int]:
+    """1-based lines by path: a key's line for a mapping entry, the item's first line for a sequence item.
+    Merge keys (`<<`) are not followed: a field they supply is located at its nearest written ancestor."""
+    lines: dict[FieldPath, int] = {}
+    pending: list[tuple[Node, FieldPath]] = [(root, ())]
+    while pending:
+        node, path = pending.pop()
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                if isinstance(key.value, str) and key.value != "<<":
+                    lines[path + (key.value,)] = key.start_mark.line + 1
+                    pending.append((value, path + (key.value,)))
+        elif isinstance(node, SequenceNode):
+            for index, item in enumerate(node.value):
+                lines[path + (index,)] = item.start_mark.line + 1
+                pending.append((item, path + (index,)))
+    return lines
+
+
+def line_of(lines: dict[FieldPath, int], path: FieldPath) -> tuple[FieldPath, int]:
+    """The line of `path`, or, where the file leaves it to a default, of its nearest ancestor the file writes
+    (line 1 when none is): that ancestor's path and line."""
+    for length in range(len(path), 0, -1):
+        if (line := lines.get(path[:length])) is not None:
+            return path[:length], line
+    return (), 1
 
 
 def _unconstructible(root: Node) -> str:

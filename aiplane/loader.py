@@ -21,7 +21,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from aiplane.errors import InputError, describe_validation_error
-from aiplane.files import display_path, parse_yaml, read_text, read_yaml
+from aiplane.files import display_path, parse_located_yaml, read_text, read_yaml
 from aiplane.planning.capacity import CapacityError
 from aiplane.planning.compute import ComputePlan, plan_compute
 from aiplane.spec.observability import RetentionMinimums
@@ -29,6 +29,7 @@ from aiplane.spec.stack import StackConfig, StackFile, StackSpec
 from aiplane.spec.tenant import Tenant
 from aiplane.tenancy.expansion import expand_tenants
 
+STACKS_FOLDER = "stacks"  # Pulumi.yaml's stackConfigDir
 STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 # Specs the engine has validated, by (stack folder, environment): what `load_stack` returns for them.
 _preloaded: dict[tuple[Path, str], StackSpec] = {}
@@ -91,7 +92,7 @@ def load_stack(environment: str, stacks_dir: Path) -> StackSpec:
 
 def parse_stack(text: str, environment: str, source: str, blueprints_dir: Path) -> StackSpec:
     """Validate a stack file's text (what `load_stack` reads, or what `aiplane tenant add` would write)."""
-    data = parse_yaml(text, source)
+    data, field_lines = parse_located_yaml(text, source)
     if not isinstance(data, dict):
         raise InputError(f"{source}: (top level): {type(data).__name__} found, expected a mapping with a 'config' key")
     try:
@@ -104,7 +105,10 @@ def parse_stack(text: str, environment: str, source: str, blueprints_dir: Path) 
     problems = observability_problems(stack_file.config, tenants, source, blueprints_dir.parent / "policies" / "profiles" / f"{environment}.yaml")
     if problems:
         raise InputError(problems)
-    return StackSpec(environment=environment, source=source, config=stack_file.config, tenants=tuple(tenants), compute_plan=compute_plan)
+    return StackSpec(
+        environment=environment, source=source, config=stack_file.config, tenants=tuple(tenants), compute_plan=compute_plan,
+        field_lines=field_lines,
+    )
 
 
 def planned_compute(config: StackConfig, source: str) -> ComputePlan:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from aiplane.components.base import StackSection, configured_by
 from aiplane.components.cluster import Cluster, ClusterArgs, NodeGroupSizing
 from aiplane.components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from aiplane.components.gpu_software import GpuSoftware, GpuSoftwareArgs
@@ -39,6 +40,7 @@ from aiplane.components.observability import (
     ObservabilityArgs,
     PoolDashboard,
 )
+from aiplane.components.protection import protection_transformation
 from aiplane.components.tagging import cost_tag_transformation
 from aiplane.components.tenant_boundary import (
     TenantBoundary,
@@ -55,6 +57,12 @@ from aiplane.planning.tiering import PURPOSES
 from aiplane.spec import GpuPoolSpec, StackSpec
 from aiplane.spec.serving import KeyLimits
 from aiplane.tenancy.estimate import tenant_monthly_estimate
+
+# The stack file's sections, as paths from its `config`: what each component records it is configured by.
+PLATFORM: StackSection = ("aiplane:platform",)
+POOLS: StackSection = (*PLATFORM, "compute", "pools")
+MODELS: StackSection = (*PLATFORM, "compute", "models")
+TENANTS: StackSection = ("aiplane:tenants",)
 
 
 @dataclass(frozen=True)
@@ -75,50 +83,12 @@ def compose(spec: StackSpec) -> Platform:
     pulumi.runtime.register_stack_transformation(
         cost_tag_transformation(spec.environment, platform.cost_center, platform.tags)
     )
-    network = Network(
-        "network",
-        NetworkArgs(
-            region=spec.region,
-            cidr=platform.network.cidr,
-            zones=spec.zones,
-            nat_gateways=platform.network.nat_gateways,
-            subnet_prefixes=platform.network.subnet_prefixes,
-            interface_endpoints=platform.network.interface_endpoints,
-            flow_log_retention_days=platform.network.flow_logs.retention_days,
-            cluster_name=spec.cluster_name,
-        ),
-    )
-    cluster_spec = platform.cluster
-    cluster = Cluster(
-        "cluster",
-        ClusterArgs(
-            cluster_name=spec.cluster_name,
-            version=cluster_spec.version,
-            region=spec.region,
-            private_subnet_ids=network.private_subnet_ids,
-            endpoint_access=cluster_spec.endpoint_access,
-            public_access_cidrs=cluster_spec.public_access_cidrs,
-            log_retention_days=cluster_spec.log_retention_days,
-            admin_principal_arns=cluster_spec.admin_principal_arns,
-            system_nodes=NodeGroupSizing.model_validate(cluster_spec.system_nodes.model_dump()),
-            addons=cluster_spec.addons,
-        ),
-    )
+    if platform.protect_stateful_resources:
+        pulumi.runtime.register_stack_transformation(protection_transformation())
+    network = build_network(spec)
+    cluster = build_cluster(spec, network)
     sized_pools = pools_to_build(spec)
-    pools = [pool.spec for pool in sized_pools]
-    gpu_software = None
-    if pools:
-        gpu_software = GpuSoftware(
-            "gpu-software",
-            GpuSoftwareArgs(
-                cluster_name=cluster.cluster_name,
-                cluster_endpoint=cluster.endpoint,
-                region=spec.region,
-                kubernetes_provider=cluster.provider,
-                efa=any(pool.wants_efa for pool in pools),
-                karpenter_role_path=karpenter_role_path(spec) if any(pool.mode == "karpenter" for pool in pools) else None,
-            ),
-        )
+    gpu_software = build_gpu_software(spec, [pool.spec for pool in sized_pools], cluster)
     gpu_pools = build_gpu_pools(spec, sized_pools, network, cluster, gpu_software)
     storage = build_storage(spec, network, cluster)
     vector_databases = build_vector_databases(spec, network, cluster)
@@ -141,6 +111,62 @@ def compose(spec: StackSpec) -> Platform:
     )
 
 
+@configured_by((*PLATFORM, "network"))
+def build_network(spec: StackSpec) -> Network:
+    platform = spec.platform
+    return Network(
+        "network",
+        NetworkArgs(
+            region=spec.region,
+            cidr=platform.network.cidr,
+            zones=spec.zones,
+            nat_gateways=platform.network.nat_gateways,
+            subnet_prefixes=platform.network.subnet_prefixes,
+            interface_endpoints=platform.network.interface_endpoints,
+            flow_log_retention_days=platform.network.flow_logs.retention_days,
+            cluster_name=spec.cluster_name,
+        ),
+    )
+
+
+@configured_by((*PLATFORM, "cluster"))
+def build_cluster(spec: StackSpec, network: Network) -> Cluster:
+    cluster_spec = spec.platform.cluster
+    return Cluster(
+        "cluster",
+        ClusterArgs(
+            cluster_name=spec.cluster_name,
+            version=cluster_spec.version,
+            region=spec.region,
+            private_subnet_ids=network.private_subnet_ids,
+            endpoint_access=cluster_spec.endpoint_access,
+            public_access_cidrs=cluster_spec.public_access_cidrs,
+            log_retention_days=cluster_spec.log_retention_days,
+            admin_principal_arns=cluster_spec.admin_principal_arns,
+            system_nodes=NodeGroupSizing.model_validate(cluster_spec.system_nodes.model_dump()),
+            addons=cluster_spec.addons,
+        ),
+    )
+
+
+@configured_by(POOLS)
+def build_gpu_software(spec: StackSpec, pools: list[GpuPoolSpec], cluster: Cluster) -> GpuSoftware | None:
+    if not pools:
+        return None
+    return GpuSoftware(
+        "gpu-software",
+        GpuSoftwareArgs(
+            cluster_name=cluster.cluster_name,
+            cluster_endpoint=cluster.endpoint,
+            region=spec.region,
+            kubernetes_provider=cluster.provider,
+            efa=any(pool.wants_efa for pool in pools),
+            karpenter_role_path=karpenter_role_path(spec) if any(pool.mode == "karpenter" for pool in pools) else None,
+        ),
+    )
+
+
+@configured_by((*PLATFORM, "observability"))
 def build_observability(spec: StackSpec, cluster: Cluster, gpu_software: GpuSoftware | None) -> Observability:
     observability = spec.platform.observability
     return Observability(
@@ -207,6 +233,7 @@ def gateway_keys(spec: StackSpec) -> list[tuple[str, KeyLimits]]:
     return keys
 
 
+@configured_by((*PLATFORM, "serving", "gateway"))
 def build_gateway(
     spec: StackSpec, network: Network, cluster: Cluster, model_serving: ModelServing | None, tenants: dict[str, TenantBoundary]
 ) -> ModelGateway | None:
@@ -247,7 +274,7 @@ def served_model_plans(spec: StackSpec) -> list[ServedModelPlan]:
     catalog = load_instance_catalog()
     plan = spec.compute_plan
     plans = []
-    for model in spec.platform.compute.models:
+    for index, model in enumerate(spec.platform.compute.models):
         pool_plan = plan.pool(model.pool)
         model_plan = pool_plan.model(model.name)
         peak = model_plan.scenario("peak")
@@ -264,11 +291,13 @@ def served_model_plans(spec: StackSpec) -> list[ServedModelPlan]:
                 cpu_per_gpu=instance.vcpus / instance.gpus,
                 memory_gib_per_gpu=instance.memory_gib / instance.gpus,
                 weights_prefix=model.weights_prefix or f"{model.name}/",
+                stack_section=(*MODELS, index),
             )
         )
     return plans
 
 
+@configured_by(MODELS)
 def build_model_serving(spec: StackSpec, cluster: Cluster, storage: ObjectStorage, gpu_pools: dict[str, GpuNodePool]) -> ModelServing | None:
     models = served_model_plans(spec)
     if not models:
@@ -290,31 +319,35 @@ def build_model_serving(spec: StackSpec, cluster: Cluster, storage: ObjectStorag
 
 def build_vector_databases(spec: StackSpec, network: Network, cluster: Cluster) -> dict[str, VectorDb]:
     databases = {}
-    for database in spec.platform.vector_databases:
+    for index, database in enumerate(spec.platform.vector_databases):
         zones = getattr(database, "availability_zones", None) or spec.zones
-        databases[database.name] = VectorDb(
-            f"vector-{database.name}",
-            VectorDbArgs(
-                engine=database,  # the spec's engine models extend the component's
-                cluster_name=cluster.cluster_name,
-                region=spec.region,
-                kubernetes_provider=cluster.provider,
-                storage_class=cluster.storage_class,
-                vpc_id=network.vpc_id,
-                private_subnet_ids=[network.private_subnet_ids_by_zone[zone] for zone in zones],
-                client_security_group_id=cluster.cluster_security_group_id,
-            ),
-        )
+        with configured_by((*PLATFORM, "vectorDatabases", index)):
+            databases[database.name] = VectorDb(
+                f"vector-{database.name}",
+                VectorDbArgs(
+                    engine=database,  # the spec's engine models extend the component's
+                    cluster_name=cluster.cluster_name,
+                    region=spec.region,
+                    kubernetes_provider=cluster.provider,
+                    storage_class=cluster.storage_class,
+                    vpc_id=network.vpc_id,
+                    private_subnet_ids=[network.private_subnet_ids_by_zone[zone] for zone in zones],
+                    client_security_group_id=cluster.cluster_security_group_id,
+                ),
+            )
     return databases
 
 
+@configured_by((*PLATFORM, "storage"))
 def build_storage(spec: StackSpec, network: Network, cluster: Cluster) -> ObjectStorage:
     storage = spec.platform.storage
     buckets = []
     for purpose in PURPOSES:
         bucket = getattr(storage.buckets, purpose)
         buckets.append(
-            BucketPlan(purpose=purpose, tiering=bucket.tiering(purpose), versioned=bucket.versioning, object_lock=bucket.object_lock)
+            BucketPlan(
+                purpose=purpose, tiering=bucket.tiering(purpose), versioned=bucket.versioning, object_lock=bucket.object_lock, name=bucket.name
+            )
         )
     express = lustre = None
     if storage.express_one_zone:
@@ -331,8 +364,11 @@ def build_storage(spec: StackSpec, network: Network, cluster: Cluster) -> Object
             throughput_per_tib=storage.lustre.throughput_per_tib,
         )
     tenants = [
-        TenantStorage(name=tenant.name, isolation=tenant.plan.storage, own_key=tenant.plan.encryption == "own-key")
-        for tenant in spec.tenants
+        TenantStorage(
+            name=tenant.name, isolation=tenant.plan.storage, own_key=tenant.plan.encryption == "own-key",
+            stack_section=(*TENANTS, index),
+        )
+        for index, tenant in enumerate(spec.tenants)
     ]
     return ObjectStorage(
         "storage",
@@ -342,26 +378,27 @@ def build_storage(spec: StackSpec, network: Network, cluster: Cluster) -> Object
 
 def build_tenants(spec: StackSpec, network: Network, cluster: Cluster, storage: ObjectStorage) -> dict[str, TenantBoundary]:
     boundaries = {}
-    for tenant in spec.tenants:
+    for index, tenant in enumerate(spec.tenants):
         plan = tenant.plan
-        boundaries[tenant.name] = TenantBoundary(
-            f"tenant-{tenant.name}",
-            TenantBoundaryArgs(
-                tenant=tenant.name,
-                quota=TenantQuotaArgs.model_validate(plan.quota.model_dump()),
-                storage=storage.tenant_locations[tenant.name],
-                vector_database=plan.vector_database,
-                cluster_name=cluster.cluster_name,
-                region=spec.region,
-                kubernetes_provider=cluster.provider,
-                storage_class=cluster.storage_class,
-                vpc_id=network.vpc_id,
-                private_subnet_ids=network.private_subnet_ids,
-                client_security_group_id=cluster.cluster_security_group_id,
-                monthly_budget_usd=plan.monthly_budget_usd,
-                monthly_estimate_usd=tenant_monthly_estimate(spec, tenant),
-            ),
-        )
+        with configured_by((*TENANTS, index)):
+            boundaries[tenant.name] = TenantBoundary(
+                f"tenant-{tenant.name}",
+                TenantBoundaryArgs(
+                    tenant=tenant.name,
+                    quota=TenantQuotaArgs.model_validate(plan.quota.model_dump()),
+                    storage=storage.tenant_locations[tenant.name],
+                    vector_database=plan.vector_database,
+                    cluster_name=cluster.cluster_name,
+                    region=spec.region,
+                    kubernetes_provider=cluster.provider,
+                    storage_class=cluster.storage_class,
+                    vpc_id=network.vpc_id,
+                    private_subnet_ids=network.private_subnet_ids,
+                    client_security_group_id=cluster.cluster_security_group_id,
+                    monthly_budget_usd=plan.monthly_budget_usd,
+                    monthly_estimate_usd=tenant_monthly_estimate(spec, tenant),
+                ),
+            )
     return boundaries
 
 
@@ -376,6 +413,7 @@ class PoolToBuild:
     min_nodes: int
     desired_nodes: int
     max_nodes: int
+    section: StackSection
     tenant: str | None = None
 
 
@@ -384,13 +422,15 @@ def pools_to_build(spec: StackSpec) -> list[PoolToBuild]:
     pools, sized by their blueprints."""
     plan = spec.compute_plan
     pools = []
-    for pool in spec.platform.compute.pools:
+    for index, pool in enumerate(spec.platform.compute.pools):
         sizes = plan.pool(pool.name)
-        pools.append(PoolToBuild(pool, sizes.min_nodes, sizes.desired_nodes, sizes.max_nodes))
-    for tenant in spec.tenants:
+        pools.append(PoolToBuild(pool, sizes.min_nodes, sizes.desired_nodes, sizes.max_nodes, section=(*POOLS, index)))
+    for index, tenant in enumerate(spec.tenants):
         pool = tenant.pool_spec()
         if pool is not None:
-            pools.append(PoolToBuild(pool, pool.nodes.min, pool.nodes.desired, pool.nodes.max, tenant=tenant.name))
+            pools.append(
+                PoolToBuild(pool, pool.nodes.min, pool.nodes.desired, pool.nodes.max, section=(*TENANTS, index), tenant=tenant.name)
+            )
     return pools
 
 
@@ -407,29 +447,30 @@ def build_gpu_pools(
         zones = pool.availability_zones or spec.zones
         if profile.multi_node or pool.wants_efa:
             zones = zones[:1]  # one placement group, one zone
-        pools[pool.name] = GpuNodePool(
-            f"gpu-{pool.name}",
-            GpuNodePoolArgs(
-                cluster_name=cluster.cluster_name,
-                cluster_security_group_id=cluster.cluster_security_group_id,
-                vpc_id=network.vpc_id,
-                pool_name=pool.name,
-                subnet_ids=[network.private_subnet_ids_by_zone[zone] for zone in zones],
-                profile=pool.profile,
-                instances=[catalog.instances[name] for name in pool.instance_types],
-                mode=pool.mode,
-                capacity_types=pool.effective_capacity_types,
-                capacity_reservation_id=pool.capacity_reservation_id,
-                efa=pool.wants_efa,
-                min_size=sizes.min_nodes,
-                desired_size=sizes.desired_nodes,
-                max_size=sizes.max_nodes,
-                disk_size_gib=pool.disk_size_gib or profile.disk_gib,
-                max_unavailable_percentage=profile.max_unavailable_percentage,
-                kubernetes_provider=cluster.provider if karpenter else None,
-                karpenter_controller=software.karpenter_release if karpenter else None,
-                karpenter_role_path=karpenter_role_path(spec) if karpenter else None,
-                tenant=sizes.tenant,
-            ),
-        )
+        with configured_by(sizes.section):
+            pools[pool.name] = GpuNodePool(
+                f"gpu-{pool.name}",
+                GpuNodePoolArgs(
+                    cluster_name=cluster.cluster_name,
+                    cluster_security_group_id=cluster.cluster_security_group_id,
+                    vpc_id=network.vpc_id,
+                    pool_name=pool.name,
+                    subnet_ids=[network.private_subnet_ids_by_zone[zone] for zone in zones],
+                    profile=pool.profile,
+                    instances=[catalog.instances[name] for name in pool.instance_types],
+                    mode=pool.mode,
+                    capacity_types=pool.effective_capacity_types,
+                    capacity_reservation_id=pool.capacity_reservation_id,
+                    efa=pool.wants_efa,
+                    min_size=sizes.min_nodes,
+                    desired_size=sizes.desired_nodes,
+                    max_size=sizes.max_nodes,
+                    disk_size_gib=pool.disk_size_gib or profile.disk_gib,
+                    max_unavailable_percentage=profile.max_unavailable_percentage,
+                    kubernetes_provider=cluster.provider if karpenter else None,
+                    karpenter_controller=software.karpenter_release if karpenter else None,
+                    karpenter_role_path=karpenter_role_path(spec) if karpenter else None,
+                    tenant=sizes.tenant,
+                ),
+            )
     return pools

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field
 
-from aiplane.components.base import AiplaneComponent
+from aiplane.components.base import AiplaneComponent, StackSection, configured_by
 from aiplane.components.gpu_software import helm_release
 from aiplane.components.model_server import (
     SERVING_NAMESPACE,
@@ -41,6 +41,7 @@ class ServedModelPlan(BaseModel):
     cpu_per_gpu: float
     memory_gib_per_gpu: float
     weights_prefix: str
+    stack_section: StackSection | None = Field(default=None, description="The stack-file entry of the model, recorded on its server's component")
 
 
 class ModelServingArgs(BaseModel):
@@ -74,20 +75,21 @@ class ModelServing(AiplaneComponent):
         )
         self.servers = {}
         for model in args.models:
-            self.servers[model.model] = ModelServer(
-                f"{name}-{model.model}",
-                ModelServerArgs(
-                    **model.model_dump(),
-                    weights_bucket=args.weights_bucket,
-                    weights_key_arn=args.weights_key_arn,
-                    region=args.region,
-                    cluster_name=args.cluster_name,
-                    kubernetes_provider=args.kubernetes_provider,
-                    namespace=namespace,
-                    prometheus_url=args.prometheus_url,
-                    depends_on=[keda],
-                    nodes=[args.pool_nodes[model.pool]] if model.pool in args.pool_nodes else [],
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+            with configured_by(model.stack_section):
+                self.servers[model.model] = ModelServer(
+                    f"{name}-{model.model}",
+                    ModelServerArgs(
+                        **model.model_dump(exclude={"stack_section"}),
+                        weights_bucket=args.weights_bucket,
+                        weights_key_arn=args.weights_key_arn,
+                        region=args.region,
+                        cluster_name=args.cluster_name,
+                        kubernetes_provider=args.kubernetes_provider,
+                        namespace=namespace,
+                        prometheus_url=args.prometheus_url,
+                        depends_on=[keda],
+                        nodes=[args.pool_nodes[model.pool]] if model.pool in args.pool_nodes else [],
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
         self.register_outputs({"endpoints": {model: server.endpoint for model, server in self.servers.items()}})

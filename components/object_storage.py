@@ -26,7 +26,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from aiplane.components.base import AiplaneComponent
+from aiplane.components.base import AiplaneComponent, StackSection, configured_by
 from aiplane.components.encryption import rotating_key
 from aiplane.components.iam import account_key_policy
 from aiplane.planning.tiering import LifecycleRule, Purpose, Tiering, lifecycle_rules
@@ -49,6 +49,7 @@ class BucketPlan(BaseModel):
     tiering: Tiering
     versioned: bool = True
     object_lock: ObjectLock | None = None
+    name: str | None = Field(default=None, description="The platform bucket's name in S3; None: Pulumi derives a unique one")
 
     @model_validator(mode="after")
     def _lock_needs_versioning(self) -> BucketPlan:
@@ -65,6 +66,7 @@ class TenantStorage(BaseModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
     isolation: Literal["prefix", "bucket"]
     own_key: bool = Field(default=False, description="Encrypt the tenant's buckets with a key of its own (bucket isolation only)")
+    stack_section: StackSection | None = Field(default=None, description="The stack-file entry of the tenant, recorded on its buckets' component")
 
     @model_validator(mode="after")
     def _own_key_needs_own_buckets(self) -> TenantStorage:
@@ -173,7 +175,8 @@ class ObjectStorage(AiplaneComponent):
                 )
                 for purpose in TENANT_PURPOSES if purpose in buckets
             }
-        own = TenantBuckets(f"{name}-{tenant.name}", tenant.name, pulumi.ResourceOptions(parent=self))
+        with configured_by(tenant.stack_section):
+            own = TenantBuckets(f"{name}-{tenant.name}", tenant.name, pulumi.ResourceOptions(parent=self))
         key_arn = key.arn
         if tenant.own_key:
             key_arn = rotating_key(
@@ -182,7 +185,9 @@ class ObjectStorage(AiplaneComponent):
         locations = {}
         for purpose in TENANT_PURPOSES:
             if purpose in buckets:
-                bucket = Bucket(own, f"{name}-{tenant.name}-{purpose}", args.plan(purpose), account_id, key_arn, log_bucket)
+                # A tenant's bucket keeps the purpose's tiering, never the platform bucket's name.
+                plan = args.plan(purpose).model_copy(update={"name": None})
+                bucket = Bucket(own, f"{name}-{tenant.name}-{purpose}", plan, account_id, key_arn, log_bucket)
                 locations[purpose] = StorageLocation(
                     bucket_name=bucket.bucket.bucket, bucket_arn=bucket.bucket.arn, prefix="", kms_key_arn=key_arn
                 )
@@ -305,7 +310,7 @@ class Bucket:
         child = owner.child
         self.bucket = aws.s3.Bucket(
             name,
-            aws.s3.BucketArgs(object_lock_enabled=True if plan.object_lock else None, tags={PURPOSE_TAG: plan.purpose}),
+            aws.s3.BucketArgs(bucket=plan.name, object_lock_enabled=True if plan.object_lock else None, tags={PURPOSE_TAG: plan.purpose}),
             opts=child(),
         )
         bucket_id = self.bucket.id

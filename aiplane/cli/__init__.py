@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import sys
 
-from aiplane.cli import check, preflight, stacks, tenants
+from aiplane.cli import check, diff, preflight, stacks, tenants
 from aiplane.cli.app import app, blueprints_app, reports_errors, stdout, tenant_app
 
-for command in (stacks.plan, stacks.capacity, check.check, stacks.schema, stacks.cost, preflight.preflight):
+for command in (stacks.plan, stacks.capacity, check.check, diff.diff, stacks.schema, stacks.cost, preflight.preflight):
     app.command()(reports_errors(command))
 app.add_typer(blueprints_app, name="blueprints")
 app.add_typer(tenant_app, name="tenant")

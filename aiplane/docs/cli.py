@@ -19,7 +19,8 @@ def _options_table(params) -> list[str]:
         flags = ", ".join(f"`{flag}`" for flag in param.opts)
         if param.param_type_name == "argument":
             flags = f"`{param.name.upper()}`"
-        default = "" if param.default in (None, False) or param.required else f"`{param.default}`"
+        value = getattr(param.default, "value", param.default)  # an Enum's choice as the user types it
+        default = "" if param.default in (None, False) or param.required else f"`{value}`"
         rows.append(f"| {flags} | {'yes' if param.required else ''} | {default} | {getattr(param, 'help', None) or ''} |")
     return rows
 

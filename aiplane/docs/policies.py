@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aiplane.loader import known_stacks
 from aiplane.policy.catalog import in_order, load_check_catalog
+from aiplane.policy.change_checks import change_check_catalog
 from aiplane.policy.controls import CONTROLS
 from aiplane.policy.graph_checks import graph_check_catalog
 from aiplane.policy.profiles import load_profile
@@ -21,11 +22,12 @@ AREAS = {
     "GW": "Gateway",
     "TEN": "Tenancy",
     "DEP": "Deploy safety (on the graph)",
+    "CHG": "Changes (on `aiplane diff`, against the base)",
 }
 
 
 def render_policy_docs(project_dir: Path) -> str:
-    catalog = in_order([*load_check_catalog(project_dir / "policies" / "checks"), *graph_check_catalog()])
+    catalog = in_order([*load_check_catalog(project_dir / "policies" / "checks"), *graph_check_catalog(), *change_check_catalog()])
     stacks = known_stacks(project_dir / "stacks")
     profiles = {stack: load_profile(project_dir, stack) for stack in stacks}
     lines = [
@@ -38,7 +40,8 @@ def render_policy_docs(project_dir: Path) -> str:
         "block a deploy (mandatory) and which only advise; `policies/waivers.yaml` holds time-limited,",
         "owned exceptions. The `AIP_DEP_*`, `AIP_TEN_*` and `AIP_S3_6` checks run on the synthesized graph itself,",
         "not in checkov: they read what no export carries (resource options, providers, the order the Pulumi engine",
-        "creates things in, which component built what) or span resources checkov judges one at a time.",
+        "creates things in, which component built what) or span resources checkov judges one at a time. The",
+        "`AIP_CHG_*` checks run in `aiplane diff`, on what a change does to the base commit it is compared with.",
         "",
         "## Profiles",
         "",

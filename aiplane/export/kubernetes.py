@@ -34,15 +34,23 @@ def manifests(graph: ResourceGraph) -> list[Manifest]:
     for resource in graph.resources:
         if not is_kubernetes_object(resource):
             continue
-        document = dict(resource.inputs)
-        metadata = dict(document.get("metadata") or {})
-        metadata.setdefault("name", (resource.outputs.get("metadata") or {}).get("name") or resource.name)
-        document["metadata"] = metadata
-        kind = document.get("kind", resource.type.rsplit(":", 1)[1])
-        namespace = metadata.get("namespace", "default")
-        filename = f"{kind}-{namespace}-{metadata['name']}.yaml".lower()
-        found.append(Manifest(resource.urn, filename, f"{kind}.{namespace}.{metadata['name']}", document))
+        kind, namespace, name = identity(resource)
+        document = {**resource.inputs, "metadata": {**(resource.inputs.get("metadata") or {}), "name": name}}
+        found.append(Manifest(resource.urn, f"{kind}-{namespace}-{name}.yaml".lower(), checkov_id(resource), document))
     return found
+
+
+def identity(resource: GraphResource) -> tuple[str, str, str]:
+    """A Kubernetes object's kind, namespace (`default` where it names none) and name (the name Pulumi gave it
+    where the program set none)."""
+    metadata = resource.inputs.get("metadata") or {}
+    name = metadata.get("name") or (resource.outputs.get("metadata") or {}).get("name") or resource.name
+    return resource.inputs.get("kind", resource.type.rsplit(":", 1)[1]), metadata.get("namespace", "default"), name
+
+
+def checkov_id(resource: GraphResource) -> str:
+    """How checkov names the object, and so how findings do: Kind.namespace.name."""
+    return ".".join(identity(resource))
 
 
 def render(manifest: Manifest) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from aiplane.errors import AiplaneError
@@ -30,6 +31,14 @@ class CheckInfo:
     @property
     def path(self) -> str:
         return f"{self.folder}/{self.source}"
+
+
+def module_catalog(modules: tuple[ModuleType, ...], folder: str) -> list[CheckInfo]:
+    """The catalog entries of checks aiplane runs itself, one module each (graph checks, change checks)."""
+    return [
+        CheckInfo(check.ID, check.TITLE, check.WHY, tuple(check.RESOURCES), Path(check.__file__).name, folder=folder)
+        for check in modules
+    ]
 
 
 def _python_check(path: Path) -> CheckInfo | None:

@@ -34,4 +34,5 @@ CONTROLS: tuple[Control, ...] = (
     Control("Nothing that needs a running pod is created before a node that can run it", ("AIP_DEP_1",)),
     Control("Every await covers the workload's startup allowance", ("AIP_DEP_2",)),
     Control("No field is owned both by aiplane and by an autoscaler", ("AIP_DEP_3",)),
+    Control("A change replaces or deletes a cluster, node group, bucket, key or database only where the stack file allows it", ("AIP_CHG_1",)),
 )

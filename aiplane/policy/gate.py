@@ -9,13 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from aiplane.artifacts import StackArtifacts, plan_stack
+from aiplane.components.base import STACK_SECTION_INPUT, StackSection
 from aiplane.components.tagging import TENANT_TAG
+from aiplane.errors import format_path
 from aiplane.export.terraform import address, is_exported
+from aiplane.loader import STACKS_FOLDER, stack_path
 from aiplane.policy.answer import verify_answer
 from aiplane.policy.catalog import CheckInfo, in_order, load_check_catalog
+from aiplane.policy.change_checks import change_check_catalog
 from aiplane.policy.graph_checks import graph_check_catalog, run_graph_checks
 from aiplane.policy.graph_checks.context import GateContext
 from aiplane.policy.graph_checks.support import boundary_of
@@ -28,7 +32,7 @@ from aiplane.policy.profiles import (
     refuse_unknown_checks,
 )
 from aiplane.policy.scanner import CheckovSession, EngineError, Scan
-from aiplane.synth.graph import GraphResource
+from aiplane.synth.graph import GraphResource, ResourceGraph
 
 
 @dataclass(frozen=True)
@@ -42,8 +46,11 @@ class Finding:
     severity_reason: str | None
     component: str
     tenant: str | None
-    source_file: str
+    source_file: str  # the component code that built the resource, relative to the project
     source_line: int
+    stack_file: str  # the stack file, relative to the project
+    stack_field: str  # the section of its config that configures the resource's component: aiplane:platform.compute.pools[0]
+    stack_line: int  # that section's line, or its nearest enclosing one the file writes
     guideline: str | None = None
     waiver: Waiver | None = None
 
@@ -102,15 +109,15 @@ def _graph_results(build: StackArtifacts, ids: dict[str, str], profile: Profile)
     ]
 
 
-def _tenant_of(build: StackArtifacts, resource: GraphResource | None, tags: Any) -> str | None:
-    """The tenant a finding concerns: an AWS resource's tenant tag, else the tenant whose boundary built it,
-    else (Kubernetes objects carry no tags) the tenant whose namespace the object is in."""
-    if isinstance(tags, dict) and tags.get(TENANT_TAG):
-        return tags[TENANT_TAG]
+def tenant_of(graph: ResourceGraph, resource: GraphResource | None, tenants: set[str]) -> str | None:
+    """The tenant a finding or a change concerns: an AWS resource's tenant tag, else the tenant whose boundary
+    built it, else (Kubernetes objects carry no tags) the tenant whose namespace the object is in."""
     if resource is None:
         return None
-    tenants = {tenant.name for tenant in build.spec.tenants}
-    if (built_by := boundary_of(build.graph, resource)) in tenants:
+    tags = resource.inputs.get("tags")
+    if isinstance(tags, dict) and tags.get(TENANT_TAG):
+        return tags[TENANT_TAG]
+    if (built_by := boundary_of(graph, resource)) in tenants:
         return built_by
     metadata = resource.inputs.get("metadata") if resource.type.startswith("kubernetes:") else None
     if isinstance(metadata, dict):
@@ -120,17 +127,31 @@ def _tenant_of(build: StackArtifacts, resource: GraphResource | None, tags: Any)
     return None
 
 
+def _stack_section(build: StackArtifacts, resource: GraphResource | None) -> StackSection:
+    """The stack-file section the nearest component above (or at) a resource records it is configured by;
+    the whole config for what no component claims."""
+    while resource is not None:
+        recorded = resource.inputs.get(STACK_SECTION_INPUT) if resource.is_component else None
+        if recorded:
+            return tuple(recorded)
+        resource = build.graph[resource.parent] if resource.parent else None
+    return ()
+
+
 def _findings(build: StackArtifacts, ids: dict[str, str], results: list[dict], profile: Profile, waivers: list[Waiver]) -> list[Finding]:
     index = {display: build.graph[urn] for urn, display in ids.items()}
+    stack_file = stack_path(Path(STACKS_FOLDER), build.environment).as_posix()
     findings = []
     for result in results:
         if result["result"] not in ("PASSED", "FAILED"):
             continue
         resource = index.get(result["resource"])
         owner = build.graph.owning_component(resource) if resource else None
-        tags = (resource.inputs.get("tags") or {}) if resource else {}
-        # Point at the code a user edits: the line that built the resource, else the stack file itself.
-        source_file, line = (resource.source.rsplit(":", 1) if resource and resource.source else (build.spec.source, "1"))
+        # Point at what a user edits: the stack-file section that configures the resource, and the line of
+        # component code that built it (that section again where no code of the project did).
+        section = _stack_section(build, resource)
+        _, stack_line = build.spec.line_of(section)
+        source_file, line = resource.source.rsplit(":", 1) if resource and resource.source else (stack_file, stack_line)
         severity, reason = profile.classify(result["check_id"])
         waiver = next((w for w in waivers if w.covers(result["check_id"], result["resource"], build.spec.environment)), None)
         findings.append(
@@ -143,9 +164,12 @@ def _findings(build: StackArtifacts, ids: dict[str, str], results: list[dict], p
                 severity=severity,
                 severity_reason=reason,
                 component=owner.name if owner else "stack",
-                tenant=_tenant_of(build, resource, tags),
+                tenant=tenant_of(build.graph, resource, {tenant.name for tenant in build.spec.tenants}),
                 source_file=source_file,
                 source_line=int(line),
+                stack_file=stack_file,
+                stack_field=format_path(section),
+                stack_line=stack_line,
                 guideline=result.get("guideline"),
                 waiver=waiver if result["result"] == "FAILED" else None,
             )
@@ -163,17 +187,20 @@ class PolicyInputs:
     checks_dir: Path
     checkov_checks: list[CheckInfo]  # policies/checks/, run by checkov
     graph_checks: list[CheckInfo]  # aiplane.policy.graph_checks, run here on the graph
+    change_checks: list[CheckInfo]  # aiplane.policy.change_checks, run by `aiplane diff` on a change
 
     @property
     def catalog(self) -> list[CheckInfo]:
-        return in_order([*self.checkov_checks, *self.graph_checks])
+        return in_order([*self.checkov_checks, *self.graph_checks, *self.change_checks])
 
 
 def load_policy_inputs(project_dir: Path, environments: list[str], today: date | None = None) -> PolicyInputs:
     profiles = {environment: load_profile(project_dir, environment) for environment in environments}
     waivers = load_waivers(project_dir, environments, today or date.today())
     checks_dir = project_dir / "policies" / "checks"
-    return PolicyInputs(project_dir, profiles, waivers, checks_dir, load_check_catalog(checks_dir), graph_check_catalog())
+    return PolicyInputs(
+        project_dir, profiles, waivers, checks_dir, load_check_catalog(checks_dir), graph_check_catalog(), change_check_catalog()
+    )
 
 
 def run_gate(project_dir: Path, environments: list[str], today: date | None = None) -> GateReport:
@@ -207,7 +234,8 @@ def _judge(session: CheckovSession, inputs: PolicyInputs, stacks: list[StackArti
         if stack.graph.custom_resources and not raw["scans"][stack.environment]["results"]:
             raise EngineError(f"checkov reported no result at all for stack {stack.environment}; refusing to call that a pass")
     verify_answer(raw, stacks, inputs.checkov_checks)
-    refuse_unknown_checks(inputs.project_dir, inputs.profiles, inputs.waivers, {*raw["check_ids"], *(check.id for check in inputs.graph_checks)})
+    own = [*inputs.graph_checks, *inputs.change_checks]
+    refuse_unknown_checks(inputs.project_dir, inputs.profiles, inputs.waivers, {*raw["check_ids"], *(check.id for check in own)})
     results = []
     for stack in stacks:
         ids = _display_ids(stack)

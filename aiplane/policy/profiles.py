@@ -15,6 +15,7 @@ from aiplane.errors import InputError, describe_validation_error
 from aiplane.files import display_path, read_yaml
 from aiplane.loader import known_stacks
 from aiplane.spec import Model, RetentionMinimums
+from aiplane.spec.common import collapsed, valid_glob
 
 CheckPattern = str  # an exact id (CKV_AWS_39) or a prefix ending in "_" (CKV_AWS_, AIP_)
 Severity = Literal["mandatory", "advisory"]
@@ -56,31 +57,12 @@ def _specificity(pattern: str, check_id: str) -> int:
     return 10_000 if pattern == check_id else len(pattern)
 
 
-def _glob(pattern: str) -> str:
-    """fnmatch never refuses a pattern; a `[` without its `]` would silently match the bracket literally."""
-    depth = 0
-    for character in pattern:
-        if character == "[":
-            if depth:
-                raise ValueError("is not a valid glob: '[' inside a [...] set")
-            depth = 1
-        elif character == "]" and depth:
-            depth = 0
-    if depth:
-        raise ValueError("is not a valid glob: '[' without its ']'")
-    return pattern
-
-
-def _said(text: str) -> str:
-    return " ".join(text.split())
-
-
 class Waiver(Model):
     check: str = Field(pattern=r"^[A-Z0-9_]+$")
-    resource: Annotated[str, AfterValidator(_glob)] = Field(min_length=1, description="Glob on the resource address, e.g. aws_eks_cluster.cluster-*")
+    resource: Annotated[str, AfterValidator(valid_glob)] = Field(min_length=1, description="Glob on the resource address, e.g. aws_eks_cluster.cluster-*")
     stacks: list[str] = Field(min_length=1)
-    reason: Annotated[str, BeforeValidator(_said)] = Field(min_length=20, description="Why the risk is accepted; reviewed like code.")
-    owner: Annotated[str, BeforeValidator(_said)] = Field(min_length=1)
+    reason: Annotated[str, BeforeValidator(collapsed)] = Field(min_length=20, description="Why the risk is accepted; reviewed like code.")
+    owner: Annotated[str, BeforeValidator(collapsed)] = Field(min_length=1)
     expires: date
 
     def covers(self, check_id: str, resource: str, stack: str) -> bool:

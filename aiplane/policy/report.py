@@ -14,6 +14,7 @@ from aiplane import __version__
 from aiplane.policy.gate import Finding, GateReport
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+BUILT_AT = 1  # the id of a SARIF result's related location: the component code that built the resource
 STATUS_STYLE = {"violation": "bold red", "advisory": "yellow", "waived": "cyan"}
 
 
@@ -34,6 +35,7 @@ def render_cli(report: GateReport, console: Console) -> None:
         for column in ("component", "tenant", "status", "check"):
             table.add_column(column)
         table.add_column("resource", overflow="fold")
+        table.add_column("stack field", overflow="fold")
         table.add_column("source", overflow="fold")
         for (component, tenant), findings in sorted(groups.items()):
             for index, finding in enumerate(findings):
@@ -43,6 +45,7 @@ def render_cli(report: GateReport, console: Console) -> None:
                     Text(finding.status, style=STATUS_STYLE[finding.status]),
                     f"{finding.check_id} {finding.check_name}",
                     finding.resource,
+                    f"{finding.stack_field} (line {finding.stack_line})",
                     f"{finding.source_file}:{finding.source_line}",
                 )
             table.add_section()
@@ -56,7 +59,7 @@ def render_cli(report: GateReport, console: Console) -> None:
     console.print(f"checkov {report.checkov_version} · {len(report.catalog)} aiplane checks")
 
 
-def _finding_json(finding: Finding) -> dict[str, Any]:
+def finding_json(finding: Finding) -> dict[str, Any]:
     return {
         "stack": finding.stack,
         "check": finding.check_id,
@@ -68,6 +71,7 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
         "component": finding.component,
         "tenant": finding.tenant,
         "source": {"file": finding.source_file, "line": finding.source_line},
+        "stackField": {"file": finding.stack_file, "path": finding.stack_field, "line": finding.stack_line},
         "waiver": None
         if finding.waiver is None
         else {"reason": finding.waiver.reason, "owner": finding.waiver.owner, "expires": finding.waiver.expires.isoformat()},
@@ -79,9 +83,13 @@ def render_json(report: GateReport) -> str:
         "checkovVersion": report.checkov_version,
         "exitCode": report.exit_code,
         "summary": _summary(report),
-        "findings": [_finding_json(finding) for finding in report.findings if finding.status != "passed"],
+        "findings": [finding_json(finding) for finding in report.findings if finding.status != "passed"],
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def _physical(file: str, line: int) -> dict[str, Any]:
+    return {"artifactLocation": {"uri": file, "uriBaseId": "%SRCROOT%"}, "region": {"startLine": line}}
 
 
 def render_sarif(report: GateReport) -> str:
@@ -103,23 +111,37 @@ def render_sarif(report: GateReport) -> str:
             rule["helpUri"] = finding.guideline
     results = []
     for finding in failed:
+        built_elsewhere = (finding.source_file, finding.source_line) != (finding.stack_file, finding.stack_line)
+        built_by = f"[built by {finding.component}]({BUILT_AT})" if built_elsewhere else f"built by {finding.component}"
         result: dict[str, Any] = {
             "ruleId": finding.check_id,
             "ruleIndex": list(rules).index(finding.check_id),
             "level": {"violation": "error", "advisory": "warning", "waived": "note"}[finding.status],
-            "message": {"text": f"[{finding.stack}] {finding.resource}: {finding.check_name}"},
+            "message": {
+                "text": f"[{finding.stack}] {finding.resource}: {finding.check_name} (configured by {finding.stack_field}; {built_by})"
+            },
+            # Code scanning annotates the first location only: the stack-file line a pull request changes.
+            # The component code that built the resource is a related location the message links to.
             "locations": [
                 {
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": finding.source_file, "uriBaseId": "%SRCROOT%"},
-                        "region": {"startLine": finding.source_line},
-                    },
-                    "logicalLocations": [{"fullyQualifiedName": finding.resource, "kind": "resource"}],
+                    "physicalLocation": _physical(finding.stack_file, finding.stack_line),
+                    "logicalLocations": [
+                        {"fullyQualifiedName": finding.stack_field, "kind": "member"},
+                        {"fullyQualifiedName": finding.resource, "kind": "resource"},
+                    ],
                 }
             ],
             "partialFingerprints": {"aiplane/v1": f"{finding.stack}/{finding.check_id}/{finding.resource}"},
-            "properties": {"stack": finding.stack, "component": finding.component, "tenant": finding.tenant},
+            "properties": {"stack": finding.stack, "component": finding.component, "tenant": finding.tenant, "stackField": finding.stack_field},
         }
+        if built_elsewhere:
+            result["relatedLocations"] = [
+                {
+                    "id": BUILT_AT,
+                    "physicalLocation": _physical(finding.source_file, finding.source_line),
+                    "message": {"text": f"{finding.component} builds {finding.resource} here"},
+                }
+            ]
         if finding.waiver is not None:
             result["suppressions"] = [{"kind": "external", "status": "accepted", "justification": finding.waiver.reason}]
         results.append(result)
@@ -166,7 +188,8 @@ def render_junit(report: GateReport) -> str:
             )
             if finding.status == "violation":
                 ET.SubElement(case, "failure", message=finding.check_name, type=finding.check_id).text = (
-                    f"{finding.resource} fails {finding.check_id} ({finding.check_name}) at {finding.source_file}:{finding.source_line}"
+                    f"{finding.resource} fails {finding.check_id} ({finding.check_name}), configured by {finding.stack_field} "
+                    f"at {finding.stack_file}:{finding.stack_line}, built at {finding.source_file}:{finding.source_line}"
                 )
             elif finding.status == "advisory":
                 ET.SubElement(case, "skipped", message=f"advisory: {finding.severity_reason}")

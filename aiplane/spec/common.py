@@ -86,3 +86,23 @@ PoolName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
 # Model names become Kubernetes Service names (DNS labels) and LiteLLM model groups.
 ModelName = Annotated[str, Field(pattern=r"^[a-z]([-a-z0-9]{0,46}[a-z0-9])?$")]
 KubernetesName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+
+
+def valid_glob(pattern: str) -> str:
+    """fnmatch never refuses a pattern; a `[` without its `]` would silently match the bracket literally."""
+    depth = 0
+    for character in pattern:
+        if character == "[":
+            if depth:
+                raise ValueError("is not a valid glob: '[' inside a [...] set")
+            depth = 1
+        elif character == "]" and depth:
+            depth = 0
+    if depth:
+        raise ValueError("is not a valid glob: '[' without its ']'")
+    return pattern
+
+
+def collapsed(text: str) -> str:
+    """Whitespace runs as one space: a reason or an owner of only spaces is then empty, and refused."""
+    return " ".join(text.split())

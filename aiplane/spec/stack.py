@@ -3,14 +3,16 @@ loaded stack (`StackSpec`: config, tenants expanded, compute planned) that `aipl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from aiplane.files import FieldPath, line_of
 from aiplane.planning.compute import ComputePlan
 from aiplane.planning.routing import LARGE_MODEL_TASKS, SMALL_MODEL_TASKS, TASK_CLASSES
 from aiplane.spec.cluster import ClusterSpec
-from aiplane.spec.common import MAX_GIB, Model, TagKey
+from aiplane.spec.common import MAX_GIB, Model, TagKey, collapsed, valid_glob
 from aiplane.spec.compute import ComputeSpec
 from aiplane.spec.network import NetworkSpec
 from aiplane.spec.observability import ObservabilitySpec
@@ -42,6 +44,11 @@ class PlatformSpec(Model):
     )
     tags: dict[TagKey, Annotated[str, Field(max_length=256)]] = Field(
         default_factory=dict, description="Extra tags on every taggable resource; aiplane:* keys are reserved."
+    )
+    protect_stateful_resources: bool = Field(
+        default=False,
+        description="Create clusters, node groups, buckets, keys and databases with Pulumi's `protect` (and buckets, keys and "
+        "databases with `retainOnDelete`): `pulumi up` refuses to replace or delete them. prod sets it.",
     )
 
     @model_validator(mode="after")
@@ -108,6 +115,16 @@ class TenantSpec(Model):
     parameters: dict[str, Any] = Field(default_factory=dict)
 
 
+class ReplacementAllowance(Model):
+    """A replacement or deletion a change may make of a stateful resource (AIP_CHG_1), said in the stack file."""
+
+    resource: Annotated[str, AfterValidator(valid_glob)] = Field(
+        min_length=1, description="Glob on the resource's Terraform address, e.g. aws_s3_bucket.storage-datasets"
+    )
+    reason: Annotated[str, BeforeValidator(collapsed)] = Field(min_length=20, description="Why losing its state is acceptable.")
+    expires: date = Field(description="After this day the allowance allows nothing: remove it once the change has landed.")
+
+
 class StackConfig(BaseModel):
     """The `config:` block. Keys are namespaced (`aws:`, `aiplane:`), as the Pulumi CLI writes them."""
 
@@ -120,6 +137,7 @@ class StackConfig(BaseModel):
     )
     platform: PlatformSpec = Field(alias="aiplane:platform")
     tenants: list[TenantSpec] = Field(default_factory=list, alias="aiplane:tenants")
+    allow_replacements: list[ReplacementAllowance] = Field(default_factory=list, alias="aiplane:allowReplacements")
 
     @model_validator(mode="after")
     def _tenant_names_unique(self) -> StackConfig:
@@ -179,6 +197,15 @@ class StackSpec:
     config: StackConfig
     tenants: tuple[Tenant, ...] = ()
     compute_plan: ComputePlan = field(default_factory=ComputePlan)
+    # The stack file's line of every key and list item, by its path from the document's root.
+    field_lines: dict[FieldPath, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def line_of(self, section: FieldPath) -> tuple[FieldPath, int]:
+        """Where the stack file writes a section of its `config` (a path such as `("aiplane:platform",
+        "network")`): the section, or the nearest enclosing one the file writes where it is left to
+        defaults, and that line."""
+        written, line = line_of(self.field_lines, ("config", *section))
+        return written[1:], line
 
     @property
     def region(self) -> str:

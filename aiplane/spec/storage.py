@@ -3,6 +3,7 @@ databases with the Aurora settings they share with the gateway's database. The s
 stack file's camelCase (`ObjectLock`, `LustreSizing`, `AuroraSettings`, the engines) are what components take."""
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Annotated, Literal
 
@@ -97,6 +98,25 @@ class ObjectLockSpec(Model, ObjectLock):
     """COMPLIANCE (the default): no one, the root user included, can delete a locked version early."""
 
 
+# S3's general purpose bucket naming rules (Amazon S3 user guide, "General purpose bucket naming rules").
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+RESERVED_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def bucket_name(name: str) -> str:
+    if not BUCKET_NAME.match(name):
+        raise ValueError("is not a bucket name: 3-63 lowercase letters, digits, dots and hyphens, a letter or digit at each end")
+    if ".." in name or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name):
+        raise ValueError("is not a bucket name: no two adjacent dots, and not an IP address")
+    if name.startswith(RESERVED_BUCKET_PREFIXES) or name.endswith(RESERVED_BUCKET_SUFFIXES):
+        raise ValueError("is not a bucket name: S3 reserves its prefix or suffix")
+    return name
+
+
+BucketName = Annotated[str, AfterValidator(bucket_name)]
+
+
 class EstimatedGibSpec(Model):
     """How much data a bucket is expected to hold in each tier, for the cost estimate."""
 
@@ -107,6 +127,10 @@ class EstimatedGibSpec(Model):
 
 class BucketSpec(Model):
     """One purpose's bucket. Unset tiering fields keep the purpose's default (docs/storage.md); null removes a tier."""
+
+    name: BucketName | None = Field(
+        default=None, description="The bucket's name in S3. Default: a unique name Pulumi derives. Changing it replaces the bucket."
+    )
 
     warm_after_days: int | None = Field(default=None, ge=0, le=MAX_DAYS, description="Days until the warm class.")
     warm_class: WarmClass | None = Field(default=None, description="INTELLIGENT_TIERING (default) or STANDARD_IA.")

@@ -98,7 +98,9 @@ def test_schema_command_writes_what_is_committed(tmp_path):
 def test_stack_schema_describes_the_stack_file():
     schema = json.loads(render_schemas()["stack.schema.json"])
     config = schema["$defs"]["StackConfig"]
-    assert set(config["properties"]) == {"aws:region", "aws:profile", "aws:allowedAccountIds", "aiplane:platform", "aiplane:tenants"}
+    assert set(config["properties"]) == {
+        "aws:region", "aws:profile", "aws:allowedAccountIds", "aiplane:platform", "aiplane:tenants", "aiplane:allowReplacements"
+    }
     assert config["additionalProperties"] is False
     network = schema["$defs"]["NetworkSpec"]["properties"]
     assert {"cidr", "azCount", "natGateways", "flowLogs"} <= set(network)

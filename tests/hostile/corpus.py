@@ -129,6 +129,16 @@ CORPUS = (
           "python/object/apply:os.system", "line"),
     Hostile("stack", "alias-bomb", PLAN, (STACK, "200,000 YAML nodes"), STACK, "config:\n", ALIAS_BOMB + "config:\n"),
     stack("not-yaml", "  aiplane:platform:\n", "  aiplane:platform: [\n", "line"),
+    stack("bucket-name-uppercase", "datasets: {noncurrentExpireAfterDays: 7}", "datasets: {noncurrentExpireAfterDays: 7, name: Acme_Data}",
+          "storage.buckets.datasets.name", "Acme_Data"),
+    stack("bucket-name-reserved-prefix", "datasets: {noncurrentExpireAfterDays: 7}", "datasets: {noncurrentExpireAfterDays: 7, name: xn--data}",
+          "storage.buckets.datasets.name", "xn--data", "reserves"),
+    stack("replacement-allowance-without-reason", "  aiplane:tenants:\n",
+          "  aiplane:allowReplacements:\n    - {resource: aws_s3_bucket.x, reason: '     ', expires: 2099-01-01}\n  aiplane:tenants:\n",
+          "aiplane:allowReplacements[0].reason"),
+    stack("replacement-allowance-bad-glob", "  aiplane:tenants:\n",
+          "  aiplane:allowReplacements:\n    - {resource: 'aws_s3_bucket.[x', reason: A reason long enough to be read, expires: 2099-01-01}\n"
+          "  aiplane:tenants:\n", "aiplane:allowReplacements[0].resource", "aws_s3_bucket.[x"),
     # -- blueprints: contributed by other teams ----------------------------------------------------------------
     blueprint("template-escapes-the-sandbox", 'cpu: "{{ 16 + gpus * 8 }}"', "cpu: \"{{ cycler.__init__.__globals__.os.system('touch MARKER') }}\"",
               "tenant", "__init__"),

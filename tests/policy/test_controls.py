@@ -6,6 +6,7 @@ import re
 import subprocess
 
 from aiplane.policy.catalog import load_check_catalog
+from aiplane.policy.change_checks import change_check_catalog
 from aiplane.policy.controls import CONTROLS
 from aiplane.policy.graph_checks import graph_check_catalog
 from tests.conftest import PROJECT_DIR
@@ -25,7 +26,7 @@ def test_every_control_the_readme_names_is_enforced_by_a_check():
 
 
 def test_every_control_names_checks_that_exist():
-    ours = {check.id for check in load_check_catalog(PROJECT_DIR / "policies" / "checks")} | {check.id for check in graph_check_catalog()}
+    ours = {check.id for check in [*load_check_catalog(PROJECT_DIR / "policies" / "checks"), *graph_check_catalog(), *change_check_catalog()]}
     named = {check for control in CONTROLS for check in control.checks}
     assert all(control.checks for control in CONTROLS)
     assert {check for check in named if check.startswith("AIP_")} <= ours, sorted(named - ours)

@@ -124,8 +124,11 @@ def test_a_mandatory_failure_exits_1_and_says_where(project_copy):
     report = json.loads(result.stdout)
     (violation,) = [f for f in report["findings"] if f["status"] == "violation"]
     assert violation["check"] == "CKV_AWS_39" and violation["resource"] == "aws_eks_cluster.cluster-eks"
-    # The copy's components are the installed ones, outside its root: the finding falls back to the stack file.
-    assert violation["source"] == {"file": "stacks/Pulumi.prod.yaml", "line": 1}
+    # The copy's components are the installed ones, outside its root: the finding falls back to the stack-file
+    # section that configures the cluster, at the `cluster:` line.
+    cluster_line = (project_copy / "stacks" / "Pulumi.prod.yaml").read_text().splitlines().index("    cluster:") + 1
+    assert violation["source"] == {"file": "stacks/Pulumi.prod.yaml", "line": cluster_line}
+    assert violation["stackField"] == {"file": "stacks/Pulumi.prod.yaml", "path": "aiplane:platform.cluster", "line": cluster_line}
 
 
 def test_a_waiver_turns_the_violation_into_a_separately_reported_waived_finding(project_copy):

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from aiplane.artifacts import render_artifacts, write_artifacts
-from aiplane.policy.gate import check_stacks
+from aiplane.policy.gate import Finding, check_stacks
 from aiplane.synth.graph import GraphResource, ResourceGraph
-from tests.conftest import copy_project, synthesized
+from tests.conftest import PROJECT_DIR, copy_project, synthesized
 
 Change = Callable[[GraphResource], GraphResource | None]  # None drops the resource
 
@@ -81,8 +81,8 @@ def project_with_variants(target: Path, count: int) -> Path:
 
 
 @pytest.fixture(scope="module")
-def violations(tmp_path_factory) -> dict[str, set[str]]:
-    """Each variant's mandatory violations, by check id, from one gate run over all of them."""
+def violations(tmp_path_factory) -> dict[str, list[Finding]]:
+    """Each variant's mandatory violations, from one gate run over all of them."""
     spec, graph = synthesized("prod")
     project = project_with_variants(tmp_path_factory.mktemp("project"), len(VARIANTS))
     stacks = []
@@ -93,12 +93,30 @@ def violations(tmp_path_factory) -> dict[str, set[str]]:
         artifacts = render_artifacts(variant, ResourceGraph(graph.project, variant.environment, resources))
         stacks.append(write_artifacts(artifacts, tmp_path_factory.mktemp(f"variant-{index}")))
     report = check_stacks(project, stacks)
-    return {name: {f.check_id for f in result.findings if f.violation} for name, result in zip(VARIANTS, report.stacks, strict=True)}
+    return {name: [f for f in result.findings if f.violation] for name, result in zip(VARIANTS, report.stacks, strict=True)}
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_the_gate_refuses_each_insecure_variant(violations, variant):
-    assert VARIANTS[variant][1] in violations[variant], violations[variant]
+    assert VARIANTS[variant][1] in {f.check_id for f in violations[variant]}, violations[variant]
+
+
+@pytest.mark.parametrize(
+    ("variant", "stack_field", "written"),
+    [
+        ("karpenter pool without the GPU taint", "aiplane:platform.compute.pools[1]", "- name: embed"),
+        ("tenant role without its permissions boundary", "aiplane:tenants[2]", "- name: research"),
+        ("audit object lock kept for one day", "aiplane:platform.storage", "storage:"),
+        ("the encrypted storage class made unencrypted", "aiplane:platform.cluster", "cluster:"),
+    ],
+)
+def test_each_violation_points_at_the_stack_entry_that_configures_it(violations, variant, stack_field, written):
+    lines = (PROJECT_DIR / "stacks" / "Pulumi.prod.yaml").read_text().splitlines()
+    (finding, *others) = [f for f in violations[variant] if f.check_id == VARIANTS[variant][1]]
+    assert {(f.stack_field, f.stack_line) for f in others} <= {(finding.stack_field, finding.stack_line)}
+    assert finding.stack_field == stack_field
+    assert lines[finding.stack_line - 1].strip() == written
+    assert finding.source_file.startswith("components/")
 
 
 def test_the_unchanged_stack_passes(tmp_path):

@@ -11,10 +11,9 @@ the results into findings with the same profiles, waivers and report formats as 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 
-from aiplane.policy.catalog import CheckInfo
+from aiplane.policy.catalog import CheckInfo, module_catalog
 from aiplane.policy.graph_checks import (
     audit_lock_retention,
     await_covers_startup,
@@ -37,10 +36,7 @@ SOURCE_FOLDER = "aiplane/policy/graph_checks"
 
 
 def graph_check_catalog() -> list[CheckInfo]:
-    return [
-        CheckInfo(check.ID, check.TITLE, check.WHY, tuple(check.RESOURCES), Path(check.__file__).name, folder=SOURCE_FOLDER)
-        for check in GRAPH_CHECKS
-    ]
+    return module_catalog(GRAPH_CHECKS, SOURCE_FOLDER)
 
 
 def run_graph_checks(graph: ResourceGraph, context: GateContext) -> Iterator[tuple[CheckInfo, GraphResource, bool]]:
