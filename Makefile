@@ -22,26 +22,28 @@ setup: $(STAMP) $(CHECKOV_STAMP) $(LITELLM_STAMP)
 
 # Re-install when the dependency list changes; the package itself is installed editable.
 $(STAMP): pyproject.toml
+	@echo "setup: aiplane with Pulumi's SDK and providers and the test tools, into $(VENV) (first run: about 3 minutes)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip
 	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[test]'
 	touch $@
 
 $(CHECKOV_STAMP):
+	@echo "setup: checkov $(CHECKOV_VERSION), the policy engine, into $(CHECKOV_VENV) (first run: about 2 minutes)"
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install $(PIP_FLAGS) 'checkov==$(CHECKOV_VERSION)'
 	rm -f $(CHECKOV_VENV)/.checkov-*
 	touch $@
 
 $(LITELLM_STAMP):
+	@echo "setup: LiteLLM $(LITELLM_VERSION)'s proxy, for the gateway's conformance tests, into $(LITELLM_VENV) (first run: about 2 minutes)"
 	test -x $(LITELLM_VENV)/bin/python || $(PYTHON) -m venv $(LITELLM_VENV)
 	$(LITELLM_VENV)/bin/python -m pip install $(PIP_FLAGS) 'litellm[proxy]==$(LITELLM_VERSION)' $(LITELLM_EXTRAS)
 	rm -f $(LITELLM_VENV)/.litellm-*
 	touch $@
 
 plan: setup
-	$(BIN)/aiplane plan --stack $(STACK)
-	$(BIN)/aiplane check --stack $(STACK)
+	$(BIN)/aiplane plan --stack $(STACK) --check
 
 test: setup
 	$(BIN)/python -m pytest -q

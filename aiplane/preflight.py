@@ -22,6 +22,7 @@ from typing import Any, Literal
 import botocore.exceptions
 import botocore.parsers
 
+from aiplane.errors import InputError
 from aiplane.planning.instances import load_instance_catalog
 from aiplane.planning.node_profiles import NODE_PROFILES
 from aiplane.spec import StackSpec
@@ -83,6 +84,11 @@ class Clients:
         from botocore.config import Config
 
         session = session or boto3.session.Session()
+        if session.get_credentials() is None:
+            raise InputError(
+                "preflight: no AWS credentials found; set AWS_PROFILE (after `aws sso login` or `aws configure`), or "
+                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, for the account the stack deploys to"
+            )
         # One attempt: a pre-flight reports what it sees now; retries only slow down a missing API's warning.
         config = Config(retries={"max_attempts": 1}, connect_timeout=10, read_timeout=30)
         self.ec2 = session.client("ec2", region_name=region, endpoint_url=endpoint_url, config=config)

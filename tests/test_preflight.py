@@ -171,3 +171,17 @@ def test_an_api_the_endpoint_lacks_is_a_warning(aws_endpoint, credentials):
     (result,) = preflight.guarded("reservation", "train", lambda: reservation(Clients("us-east-1", aws_endpoint), need))
     assert result.status == "warning" and "could not be checked" in result.detail
     assert spec.platform.cluster.version == "1.33"
+
+
+def test_without_credentials_preflight_says_how_to_provide_them(monkeypatch, tmp_path):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance role to find either
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    result = runner.invoke(app, ["--project-dir", str(PROJECT_DIR), "preflight", "--stack", "dev"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "preflight: no AWS credentials found; set AWS_PROFILE (after `aws sso login` or `aws configure`), or "
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, for the account the stack deploys to"
+    ]

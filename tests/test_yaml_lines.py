@@ -5,7 +5,7 @@ import io
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
@@ -31,6 +31,7 @@ def assert_written_where_located(document_text: str, lines: dict) -> None:
             assert re.search(rf"(^|[\s{{,-]){re.escape(path[-1])}:", written), (path, written)
 
 
+@settings(max_examples=60, deadline=None)
 @given(st.dictionaries(KEYS, DOCUMENTS, min_size=1, max_size=5), st.booleans())
 def test_every_key_and_item_is_located_on_the_line_that_writes_it(document, flow_leaves):
     yaml = YAML(typ="safe", pure=True)

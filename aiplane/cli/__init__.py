@@ -8,14 +8,24 @@ import sys
 from aiplane.cli import check, diff, preflight, stacks, tenants
 from aiplane.cli.app import app, blueprints_app, reports_errors, stdout, tenant_app
 
-for command in (stacks.plan, stacks.capacity, check.check, diff.diff, stacks.schema, stacks.cost, preflight.preflight):
-    app.command()(reports_errors(command))
-app.add_typer(blueprints_app, name="blueprints")
-app.add_typer(tenant_app, name="tenant")
-blueprints_app.command("list")(reports_errors(tenants.blueprints_list))
-blueprints_app.command("show")(reports_errors(tenants.blueprints_show))
-tenant_app.command("add")(reports_errors(tenants.tenant_add))
-tenant_app.command("remove")(reports_errors(tenants.tenant_remove))
+# One line each in `aiplane --help`, short enough for 80 columns: the docstrings say the rest in each command's help.
+COMMANDS = (
+    (stacks.plan, "Synthesize a stack offline; write its graph and exports."),
+    (stacks.capacity, "Size GPU pools from traffic; deploys nothing."),
+    (check.check, "Policy gate: checkov and aiplane's checks on stacks."),
+    (diff.diff, "What a change does to a stack, against a base commit."),
+    (stacks.schema, "Write JSON Schemas for stack and blueprint files."),
+    (stacks.cost, "Estimate a stack's monthly cost."),
+    (preflight.preflight, "Ask AWS for GPU capacity and quotas before a deploy."),
+)
+for command, summary in COMMANDS:
+    app.command(short_help=summary)(reports_errors(command))
+app.add_typer(blueprints_app, name="blueprints", short_help="Tenant blueprints: list them, show one.")
+app.add_typer(tenant_app, name="tenant", short_help="Onboard and offboard tenants.")
+blueprints_app.command("list", short_help="The blueprints, with what each costs at its defaults.")(reports_errors(tenants.blueprints_list))
+blueprints_app.command("show", short_help="One blueprint: its parameters and what it renders.")(reports_errors(tenants.blueprints_show))
+tenant_app.command("add", short_help="Onboard a tenant onto a stack from a blueprint.")(reports_errors(tenants.tenant_add))
+tenant_app.command("remove", short_help="Offboard a tenant from a stack.")(reports_errors(tenants.tenant_remove))
 
 __all__ = ["app", "main"]
 

@@ -58,8 +58,9 @@ app = typer.Typer(
     name="aiplane",
     help="AI infrastructure as code: synthesize aiplane stacks offline and check them against policy.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help: paragraphs rewrapped to the width, flags without a `<bool>` metavar
 )
 blueprints_app = typer.Typer(help="Tenant blueprints: the deployment patterns a tenant can be onboarded with.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Onboard and offboard tenants: edit a stack file's aiplane:tenants safely.", no_args_is_help=True)
@@ -136,9 +137,20 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def show_version(asked: bool) -> None:
+    if asked:
+        from aiplane import __version__
+
+        typer.echo(f"aiplane {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=show_version, is_eager=True, help="Print aiplane's version and exit.")
+    ] = False,
     project: Annotated[
         Path | None,
         typer.Option("--project-dir", envvar="AIPLANE_PROJECT_DIR", help="The project (the folder with Pulumi.yaml). Default: found from the working directory."),

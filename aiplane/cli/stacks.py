@@ -24,8 +24,13 @@ from aiplane.files import display_path
 def plan(
     stack: StackOption,
     out: Annotated[Path | None, typer.Option("--out", help="Output folder. Default: build/STACK.")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Run the policy gate on what was written, as `aiplane check` does.")] = False,
 ) -> None:
-    """Synthesize a stack offline (no cloud account, no Pulumi CLI); write its graph and its exports."""
+    """Synthesize a stack offline (no cloud account, no Pulumi CLI); write its graph and its exports.
+
+    A short summary comes first (resources, cost, GPU pools, the policy result with --check, where the
+    files went, what to run next), the detail below. Exit 0, or with --check the gate's exit code.
+    """
     from aiplane.artifacts import plan_stack
 
     target = named_output(out, "--out", folder=True) if out is not None else None
@@ -33,14 +38,15 @@ def plan(
     with stderr.status(f"Synthesizing stack {stack} under Pulumi's mocks runtime…", spinner="dots"):
         built = plan_stack(project_dir(), stack, target)
     elapsed = time.perf_counter() - started
+    report = None
+    if check:
+        from aiplane.policy.gate import check_stacks
+
+        with stderr.status(f"Checking stack {stack} with checkov…", spinner="dots"):
+            report = check_stacks(project_dir(), [built])
     spec, summary, out_dir = built.spec, built.summary, built.out_dir
 
     stdout.print(f"[bold]aiplane plan[/bold] · stack [bold]{stack}[/bold] · {spec.region} · from {spec.source}")
-    stdout.print(component_tree(summary))
-    stdout.print(type_table(summary))
-    if spec.platform.compute.pools:
-        stdout.print(pool_table(spec.compute_plan))
-        stdout.print(capacity_table(spec.compute_plan))
     stdout.print(
         f"Resources: [green]+ {summary['total']} to create[/green] "
         f"in {len(summary['components'])} components · synthesized in {elapsed:.1f}s"
@@ -50,10 +56,38 @@ def plan(
         f"Estimated cost: [bold]{cost['total']:,.2f} USD/month[/bold] (prices of {cost['priceDate']}, GPU instances of "
         f"{cost['instancePriceDate']}; `aiplane cost --stack {stack}` for the lines)"
     )
+    if spec.compute_plan.pools:
+        pools = ", ".join(
+            f"{pool.pool} {pool.min_nodes}/{pool.desired_nodes}/{pool.max_nodes} × {pool.instance_types[0]}" for pool in spec.compute_plan.pools
+        )
+        stdout.print(f"GPU pools (nodes min/desired/max): {pools}", markup=False)
+    if report is not None:
+        stack_result = report.stacks[0]
+        verdict = "blocked" if report.exit_code else "passes"
+        stdout.print(
+            f"Policy: {stack_result.count('passed')} passed, {stack_result.count('violation')} violation"
+            f"{'' if stack_result.count('violation') == 1 else 's'}, {stack_result.count('advisory')} advisory, "
+            f"{stack_result.count('waived')} waived · {verdict}",
+            markup=False,
+        )
     # One line whatever the terminal width: scripts and CI logs grep for it.
     stdout.print(
         f"Wrote graph.json, summary.json, tfplan.json and k8s/ ({len(built.manifests)} manifests) to {display_path(out_dir)}", soft_wrap=True
     )
+    following = [] if report is not None else [f"`aiplane check --stack {stack}` (the policy gate)"]
+    following += [f"`aiplane diff --stack {stack}` (against the default branch)", f"`aiplane preflight --stack {stack}` (GPU capacity)"]
+    stdout.print(f"Next: {', '.join(following)}", markup=False, soft_wrap=True)
+    stdout.print()
+    stdout.print(component_tree(summary))
+    stdout.print(type_table(summary))
+    if spec.platform.compute.pools:
+        stdout.print(pool_table(spec.compute_plan))
+        stdout.print(capacity_table(spec.compute_plan))
+    if report is not None:
+        from aiplane.policy.report import render_cli
+
+        render_cli(report, stdout)
+        raise typer.Exit(report.exit_code)
 
 
 def capacity(

@@ -1,7 +1,9 @@
 """Commands on blueprints and tenants: `blueprints list/show`, `tenant add/remove`."""
 from __future__ import annotations
 
+import difflib
 import io
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
@@ -130,14 +132,24 @@ def print_tenant_change(change: TenantChange, tenant: str, dry_run: bool) -> Non
     if change.findings is not None:
         violations = [finding for finding in change.findings if finding.violation]
         passed = sum(1 for finding in change.findings if finding.status == "passed")
-        stdout.print(f"Policy for tenant {tenant}: {passed} passed, {len(violations)} violations")
+        stdout.print(f"Policy for tenant {tenant}: {passed} passed, {len(violations)} violation{'' if len(violations) == 1 else 's'}")
         for finding in violations:
-            stdout.print(f"  violation {finding.check_id} {finding.check_name} · {finding.resource}", markup=False)
+            stdout.print(f"  violation {finding.check_id} {finding.check_name} · {finding.resource}", markup=False, soft_wrap=True)
+        budget = change.budget
+        if budget is not None and budget.shortfall_usd > 0:
+            advice = (f"raise it with --set {budget.parameter}={math.ceil(budget.estimate_usd)}" if budget.parameter
+                      else "raise the tenant's budget") + ", or choose a smaller shape (`aiplane blueprints show` lists the parameters)"
+            stdout.print(
+                f"Over budget: estimated {budget.estimate_usd:,.2f} USD/month against a budget of {budget.budget_usd:,.2f} "
+                f"(short by {budget.shortfall_usd:,.2f}); {advice}.", markup=False, soft_wrap=True,
+            )
         if violations:
             stdout.print(f"Not written: tenant {tenant} fails policy in stack {change.environment}.")
             raise typer.Exit(1)
     if dry_run:
-        stdout.print(f"Dry run: {change.source} left as it was.")
+        stdout.print(f"Dry run: {change.source} left as it was. It would change so:", markup=False)
+        diff = difflib.unified_diff(change.before_text.splitlines(), change.text.splitlines(), change.source, change.source, lineterm="")
+        stdout.print("\n".join(diff), markup=False, highlight=False, soft_wrap=True)
         return
     rewrite_in_place(change.path, change.text)
     stdout.print(f"Wrote {change.source}")

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections import defaultdict
 from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -25,38 +25,80 @@ def _summary(report: GateReport) -> dict[str, dict[str, int]]:
     }
 
 
+UNBOUNDED = 100_000
+STATUS_ORDER = ("violation", "advisory", "waived")
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    return f"{count} {noun if count == 1 else many or noun + 's'}"
+
+
+def _check_text(finding: Finding) -> Text:
+    """The check's id, linked to its guideline where it has one (terminals that support links show it)."""
+    text = Text(finding.check_id, style=f"link {finding.guideline}" if finding.guideline else "")
+    return text.append(f" {finding.check_name}")
+
+
+def _ordered(findings: list[Finding]) -> list[Finding]:
+    """Violations first, then advisories, then waived findings; by component, tenant and check within each."""
+    return sorted(findings, key=lambda f: (STATUS_ORDER.index(f.status), f.component, f.tenant or "", f.check_id, f.resource))
+
+
 def render_cli(report: GateReport, console: Console) -> None:
     for stack in report.stacks:
-        failed = [finding for finding in stack.findings if finding.status != "passed"]
-        groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
-        for finding in failed:
-            groups[(finding.component, finding.tenant or "-")].append(finding)
-        table = Table(title=f"aiplane check · stack {stack.stack} · {stack.source}", title_justify="left")
-        for column in ("component", "tenant", "status", "check"):
-            table.add_column(column)
-        table.add_column("resource", overflow="fold")
-        table.add_column("stack field", overflow="fold")
-        table.add_column("source", overflow="fold")
-        for (component, tenant), findings in sorted(groups.items()):
-            for index, finding in enumerate(findings):
-                table.add_row(
-                    component if index == 0 else "",
-                    tenant if index == 0 else "",
-                    Text(finding.status, style=STATUS_STYLE[finding.status]),
-                    f"{finding.check_id} {finding.check_name}",
-                    finding.resource,
-                    f"{finding.stack_field} (line {finding.stack_line})",
-                    f"{finding.source_file}:{finding.source_line}",
-                )
-            table.add_section()
+        failed = _ordered([finding for finding in stack.findings if finding.status != "passed"])
+        if failed:
+            console.print(f"aiplane check · stack {stack.stack} · {stack.source}", markup=False, soft_wrap=True)
+            table = _table(failed)
+            # The table only where it fits whole (its narrowest, every word and path uncut): squeezed further,
+            # rich would cut names and paths short.
+            if Measurement.get(console, console.options.update(max_width=UNBOUNDED), table).minimum <= console.width:
+                console.print(table)
+            else:
+                _blocks(failed, console)
         counts = _summary(report)[stack.stack]
-        line = Text(
-            f"{stack.stack}: {counts['passed']} passed, {counts['violation']} violations, "
-            f"{counts['advisory']} advisory, {counts['waived']} waived",
-            style="bold red" if counts["violation"] else "bold green",
+        console.print(
+            Text(
+                f"{stack.stack}: {counts['passed']} passed, {plural(counts['violation'], 'violation')}, "
+                f"{counts['advisory']} advisory, {counts['waived']} waived",
+                style="bold red" if counts["violation"] else "bold green",
+            )
         )
-        console.print(Group(table, line) if failed else line)
-    console.print(f"checkov {report.checkov_version} · {len(report.catalog)} aiplane checks")
+    console.print(f"checkov {report.checkov_version} · {plural(len(report.catalog), 'aiplane check')}")
+
+
+def _table(findings: list[Finding]) -> Table:
+    table = Table(title_justify="left")
+    for column in ("status", "check", "component", "tenant"):
+        table.add_column(column)
+    for column in ("resource", "stack field", "source"):
+        table.add_column(column, no_wrap=True)
+    for finding in findings:
+        table.add_row(
+            Text(finding.status, style=STATUS_STYLE[finding.status]),
+            _check_text(finding),
+            finding.component,
+            finding.tenant or "-",
+            finding.resource,
+            f"{finding.stack_field} (line {finding.stack_line})",
+            f"{finding.source_file}:{finding.source_line}",
+        )
+    return table
+
+
+def _blocks(findings: list[Finding], console: Console) -> None:
+    """One finding per block, every name and path whole on its own line (a terminal may wrap a long one, it
+    is never cut)."""
+    for finding in findings:
+        console.print(Text(f"{finding.status:<9} ", style=STATUS_STYLE[finding.status]).append(_check_text(finding)))
+        where = f"{finding.component}" + (f" · tenant {finding.tenant}" if finding.tenant else "")
+        for label, value in (
+            ("resource", finding.resource),
+            ("in", where),
+            ("stack", f"{finding.stack_field} (line {finding.stack_line})"),
+            ("source", f"{finding.source_file}:{finding.source_line}"),
+        ):
+            console.print(f"          {label:<9}{value}", markup=False, soft_wrap=True, highlight=False)
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:

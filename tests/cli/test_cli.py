@@ -109,3 +109,28 @@ def test_stack_schema_describes_the_stack_file():
 def test_shipped_stack_files_point_editors_at_the_schema():
     for stack in (PROJECT_DIR / "stacks").glob("Pulumi.*.yaml"):
         assert stack.read_text().startswith("# yaml-language-server: $schema=../schemas/stack.schema.json\n"), stack.name
+
+
+def test_version_and_help_read_well_at_80_columns():
+    from aiplane import __version__
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert (result.exit_code, result.stdout) == (0, f"aiplane {__version__}\n")
+    help_text = CliRunner().invoke(app, ["--help"], terminal_width=80).stdout
+    assert "<bool>" not in help_text and "--install-completion" in help_text and "--version" in help_text
+    commands = help_text.split("Commands:\n", 1)[1].splitlines()
+    assert len([line for line in commands if line.strip()]) == 9
+    assert not any(line.rstrip().endswith("...") or len(line) > 80 for line in commands)
+    check_help = CliRunner().invoke(app, ["check", "--help"], terminal_width=80).stdout
+    assert "<bool>" not in check_help and "--all" in check_help
+
+
+def test_plan_with_check_prints_the_summary_first_and_exits_as_the_gate(project_copy):
+    result = runner.invoke(app, ["plan", "--stack", "dev", "--check"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    first = {prefix: next(i for i, line in enumerate(lines) if line.startswith(prefix))
+             for prefix in ("Resources:", "Estimated cost:", "GPU pools", "Policy:", "Wrote ", "Next:", "pulumi:pulumi:Stack")}
+    assert list(first.values()) == sorted(first.values()) and first["pulumi:pulumi:Stack"] <= 12
+    assert lines[first["Policy:"]].startswith("Policy: ") and lines[first["Policy:"]].endswith(" · passes")
+    assert lines[-2].startswith("dev: ") and "0 violations" in lines[-2]

@@ -260,11 +260,36 @@ def test_junit_report_counts_per_stack(project_copy, tmp_path):
     assert failure.get("type") == "CKV_AWS_39"
 
 
-def test_cli_table_groups_by_component_and_tenant(project_copy):
+def test_cli_report_names_component_and_tenant(project_copy):
     result = runner.invoke(app, ["check", "--stack", "dev"])
     assert result.exit_code == 0
-    assert "dev: " in result.stdout and "6 advisory" in result.stdout and "6 waived" in result.stdout
-    assert "component" in result.stdout and "tenant" in result.stdout
+    assert "dev: " in result.stdout and "0 violations, 6 advisory" in result.stdout and "6 waived" in result.stdout
+    assert "in       cluster" in result.stdout and "stack    aiplane:platform.cluster (line 14)" in result.stdout
+
+
+@pytest.mark.parametrize("width", [80, 100, 120, 200])
+def test_the_cli_report_never_cuts_a_name_or_a_path(shipped_report, width):
+    """At any width every resource, stack field and source path of a finding is printed whole on one line
+    (a table where it fits, else a block per finding), violations before advisories before waived findings."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from aiplane.policy.report import render_cli
+
+    console = Console(file=StringIO(), width=width, color_system=None, highlight=False)
+    render_cli(shipped_report, console)
+    lines = console.file.getvalue().splitlines()
+    assert not any("…" in line for line in lines)
+    for finding in shipped_report.findings:
+        if finding.status == "passed":
+            continue
+        for text in (finding.resource, f"{finding.stack_field} (line {finding.stack_line})", f"{finding.source_file}:{finding.source_line}"):
+            assert any(text in line for line in lines), (width, text)
+    for stack in console.file.getvalue().split("aiplane check · stack ")[1:]:
+        statuses = [w for line in stack.splitlines() for w in line.replace("│", " ").split()[:1] if w in ("violation", "advisory", "waived")]
+        assert statuses and statuses == sorted(statuses, key=("violation", "advisory", "waived").index)
+    assert any("prod: " in line and "0 violations" in line for line in lines)
 
 
 def test_pull_request_workflow_runs_the_gate_and_uploads_sarif():

@@ -86,6 +86,9 @@ def test_a_dry_run_writes_nothing_and_reads_each_stack_file_once(project_copy, m
         opened = None
     assert result.exit_code == 0, result.output
     assert "Dry run" in result.stdout and path.read_bytes() == original
+    # What it would write, as a diff of the stack file.
+    assert "+++ stacks/Pulumi.dev.yaml" in result.stdout
+    assert "+    - name: acme" in result.stdout and "+      blueprint: managed-api" in result.stdout
     # The current text and the proposed one are validated once each; synthesis reuses them.
     assert len(validated) == 2
     assert sum(1 for name in reads if name.endswith("Pulumi.dev.yaml")) == 1, reads
@@ -181,3 +184,15 @@ def test_a_dedicated_cluster_tenant_must_have_the_stack_to_itself(project_copy):
         ["plan", "--stack", "dev"],
         "stacks/Pulumi.dev.yaml: aiplane:tenants[0]: isolation dedicated-cluster makes this stack the tenant's own; it shares it with search",
     )
+
+
+def test_a_tenant_over_its_budget_is_refused_with_the_numbers_and_the_parameter_to_change(project_copy):
+    path = project_copy / "stacks" / "Pulumi.dev.yaml"
+    original = path.read_bytes()
+    result = runner.invoke(app, ["tenant", "add", "acme", "--blueprint", "hybrid-router", "--stack", "dev", "--set", "monthlyBudgetUsd=100"],
+                           terminal_width=200)
+    assert result.exit_code == 1 and path.read_bytes() == original
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("Over budget:")]
+    assert line.startswith("Over budget: estimated 2,000.00 USD/month against a budget of 100.00 (short by 1,900.00); "
+                           "raise it with --set monthlyBudgetUsd=2000")
+    assert "1 violation\n" in result.stdout
