@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.tree import Tree
 
@@ -31,9 +33,20 @@ def component_tree(summary: dict[str, Any]) -> Tree:
     return tree
 
 
+def print_types(console: Console, summary: dict[str, Any]) -> None:
+    table = type_table(summary)
+    if fits(console, table):
+        console.print(table)
+        return
+    console.print("Resources by type")
+    for type_, count in summary["byType"].items():
+        console.print(f"  {type_} × {count}", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"  total {summary['total']}", markup=False)
+
+
 def type_table(summary: dict[str, Any]) -> Table:
     table = Table(title="Resources by type", title_justify="left")
-    table.add_column("type")
+    table.add_column("type", no_wrap=True)
     table.add_column("count", justify="right")
     for type_, count in summary["byType"].items():
         table.add_row(type_, str(count))
@@ -45,31 +58,72 @@ def type_table(summary: dict[str, Any]) -> Table:
 def pool_table(plan: ComputePlan) -> Table:
     table = Table(title="GPU pools", title_justify="left")
     for column in ("pool", "profile", "instance types", "nodes min / desired / max", "sized by"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in ("pool", "nodes min / desired / max"))
     for pool in plan.pools:
         sizes = f"{pool.min_nodes} / {pool.desired_nodes} / {pool.max_nodes}"
         table.add_row(pool.pool, pool.profile, ", ".join(pool.instance_types), sizes, pool.sized_by)
     return table
 
 
-def capacity_table(plan: ComputePlan) -> Table:
-    table = Table(title="Capacity plan per served model", title_justify="left")
-    table.add_column("model", no_wrap=True)
-    table.add_column("scenario", no_wrap=True)
-    for column in ("conc.", "TP", "batch", "replicas", "nodes", "GPUs", "VRAM GiB", "tok/s", "TPOT ms", "TTFT ms", "latency s", "headroom"):
-        table.add_column(column, justify="right")
+CAPACITY_COLUMNS = ("conc.", "TP", "batch", "replicas", "nodes", "GPUs", "VRAM GiB", "tok/s", "TPOT ms", "TTFT ms", "latency s", "headroom")
+
+
+# The same figures in a sentence-like line: name, value, unit.
+CAPACITY_LINE = ("concurrency {}", "TP {}", "batch {}", "{} replicas", "{} nodes", "{} GPUs", "VRAM {} GiB", "{} tok/s",
+                 "TPOT {} ms", "TTFT {} ms", "latency {} s", "headroom {}")
+
+
+def capacity_rows(plan: ComputePlan):
+    """(model label, scenario, the figures of CAPACITY_COLUMNS as text) per served model and scenario."""
     for pool in plan.pools:
         for model in pool.models:
             for scenario in model.scenarios:
-                table.add_row(
-                    f"{model.model} ({pool.pool})" if scenario.scenario == "nominal" else "", scenario.scenario,
+                yield f"{model.model} ({pool.pool})", scenario.scenario, (
                     str(scenario.concurrency), str(scenario.tensor_parallel), str(scenario.batch_per_replica),
                     str(scenario.replicas), str(scenario.nodes), str(scenario.gpus), f"{scenario.vram_needed_gib:.0f}",
                     f"{scenario.output_tokens_per_s_per_replica:.0f}", f"{scenario.time_per_output_token_ms:.1f}",
                     f"{scenario.time_to_first_token_ms:.0f}", f"{scenario.request_latency_s:.2f}", f"{scenario.headroom:.0%}",
                 )
+
+
+def capacity_table(plan: ComputePlan) -> Table:
+    table = Table(title="Capacity plan per served model", title_justify="left")
+    table.add_column("model", no_wrap=True)
+    table.add_column("scenario", no_wrap=True)
+    for column in CAPACITY_COLUMNS:
+        table.add_column(column, justify="right", no_wrap=True)
+    previous = None
+    for label, scenario, figures in capacity_rows(plan):
+        if previous is not None and label != previous:
             table.add_section()
+        table.add_row(label if label != previous else "", scenario, *figures)
+        previous = label
     return table
+
+
+def capacity_lines(plan: ComputePlan) -> list[str]:
+    """The capacity plan where its table would not fit: a line per scenario, figures named, never cut."""
+    lines, previous = ["Capacity plan per served model"], None
+    for label, scenario, figures in capacity_rows(plan):
+        if label != previous:
+            lines.append(label)
+            previous = label
+        lines.append(f"  {scenario}: " + " · ".join(template.format(value) for template, value in zip(CAPACITY_LINE, figures, strict=True)))
+    return lines
+
+
+def fits(console: Console, table: Table) -> bool:
+    """Whether the table fits the console at its narrowest with no cell cut (its no-wrap columns whole)."""
+    return Measurement.get(console, console.options.update(max_width=100_000), table).minimum <= console.width
+
+
+def print_capacity(console: Console, plan: ComputePlan) -> None:
+    table = capacity_table(plan)
+    if fits(console, table):
+        console.print(table)
+    else:
+        for line in capacity_lines(plan):
+            console.print(line, markup=False, highlight=False)
 
 
 def cost_tables(result: CostEstimate, stack: str) -> list[Table]:

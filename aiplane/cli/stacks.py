@@ -11,12 +11,12 @@ import typer
 
 from aiplane.cli.app import StackOption, named_output, project_dir, stderr, stdout
 from aiplane.cli.render import (
-    capacity_table,
     component_tree,
     cost_tables,
     pool_table,
+    print_capacity,
+    print_types,
     token_price_table,
-    type_table,
 )
 from aiplane.files import display_path
 
@@ -79,10 +79,10 @@ def plan(
     stdout.print(f"Next: {', '.join(following)}", markup=False, soft_wrap=True)
     stdout.print()
     stdout.print(component_tree(summary))
-    stdout.print(type_table(summary))
+    print_types(stdout, summary)
     if spec.platform.compute.pools:
         stdout.print(pool_table(spec.compute_plan))
-        stdout.print(capacity_table(spec.compute_plan))
+        print_capacity(stdout, spec.compute_plan)
     if report is not None:
         from aiplane.policy.report import render_cli
 
@@ -108,7 +108,7 @@ def capacity(
         stdout.print("No GPU pools in this stack (aiplane:platform.compute.pools).")
         return
     stdout.print(pool_table(plan))
-    stdout.print(capacity_table(plan))
+    print_capacity(stdout, plan)
     stdout.print(
         "Scenarios: nominal = half the peak; peak = the stack's figure; incident = 1.3× the peak (retries) plus one "
         "node lost. Formulas: docs/capacity.md."

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from aiplane.cli import app
@@ -134,3 +135,22 @@ def test_plan_with_check_prints_the_summary_first_and_exits_as_the_gate(project_
     assert list(first.values()) == sorted(first.values()) and first["pulumi:pulumi:Stack"] <= 12
     assert lines[first["Policy:"]].startswith("Policy: ") and lines[first["Policy:"]].endswith(" · passes")
     assert lines[-2].startswith("dev: ") and "0 violations" in lines[-2]
+
+
+@pytest.mark.parametrize("width", [80, 100, 120, 200])
+def test_plan_and_capacity_never_cut_a_number_or_a_name(project_copy, monkeypatch, width):
+    """Tables print where they fit whole; where they would not, the same figures print as lines."""
+    from aiplane.cli.app import stdout
+    from aiplane.cli.render import capacity_rows
+    from aiplane.loader import load_stack
+
+    monkeypatch.setattr(stdout, "width", width)
+    plan = runner.invoke(app, ["plan", "--stack", "dev"])
+    capacity = runner.invoke(app, ["capacity", "--stack", "prod"])
+    assert plan.exit_code == 0 and capacity.exit_code == 0, plan.output + capacity.output
+    for output in (plan.stdout, capacity.stdout):
+        assert "…" not in output
+    words = set(capacity.stdout.replace("│", " ").split())
+    for _, _, figures in capacity_rows(load_stack("prod", project_copy / "stacks").compute_plan):
+        assert set(figures) <= words | {f + "%" for f in figures}, figures
+    assert "kubernetes:monitoring.coreos.com/v1:PrometheusRule" in plan.stdout
