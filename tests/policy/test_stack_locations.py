@@ -115,10 +115,10 @@ def test_sarif_points_at_the_stack_line_and_relates_the_component_line(tmp_path)
 
 def test_the_cli_table_and_json_name_the_stack_field(open_gateway, tmp_path):
     project, gateway_line = open_gateway
-    result = runner.invoke(app, ["check", "--stack", "prod"], env={"COLUMNS": "400"})
+    result = runner.invoke(app, ["check", "--stack", "prod"])
     assert result.exit_code == 1
-    row = next(line for line in result.stdout.splitlines() if "AIP_NET_2" in line)
-    assert f"aiplane:platform.serving.gateway (line {gateway_line})" in row
+    # In the table (wide terminals) or in the finding's block (narrow ones): the field, with its line.
+    assert f"aiplane:platform.serving.gateway (line {gateway_line})" in result.stdout
     out = tmp_path / "report.json"
     runner.invoke(app, ["check", "--stack", "prod", "--format", "json", "--output", str(out)])
     (finding,) = [f for f in json.loads(out.read_text())["findings"] if f["check"] == "AIP_NET_2"]
