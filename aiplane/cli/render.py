@@ -4,9 +4,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.measure import Measurement
 from rich.table import Table
 from rich.tree import Tree
+
+from aiplane.terminal import fits
 
 if TYPE_CHECKING:
     from aiplane.cost import CostEstimate
@@ -110,11 +111,6 @@ def capacity_lines(plan: ComputePlan) -> list[str]:
             previous = label
         lines.append(f"  {scenario}: " + " · ".join(template.format(value) for template, value in zip(CAPACITY_LINE, figures, strict=True)))
     return lines
-
-
-def fits(console: Console, table: Table) -> bool:
-    """Whether the table fits the console at its narrowest with no cell cut (its no-wrap columns whole)."""
-    return Measurement.get(console, console.options.update(max_width=100_000), table).minimum <= console.width
 
 
 def print_capacity(console: Console, plan: ComputePlan) -> None:

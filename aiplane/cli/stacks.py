@@ -19,6 +19,7 @@ from aiplane.cli.render import (
     token_price_table,
 )
 from aiplane.files import display_path
+from aiplane.terminal import plural
 
 
 def plan(
@@ -65,8 +66,8 @@ def plan(
         stack_result = report.stacks[0]
         verdict = "blocked" if report.exit_code else "passes"
         stdout.print(
-            f"Policy: {stack_result.count('passed')} passed, {stack_result.count('violation')} violation"
-            f"{'' if stack_result.count('violation') == 1 else 's'}, {stack_result.count('advisory')} advisory, "
+            f"Policy: {stack_result.count('passed')} passed, {plural(stack_result.count('violation'), 'violation')}, "
+            f"{stack_result.count('advisory')} advisory, "
             f"{stack_result.count('waived')} waived · {verdict}",
             markup=False,
         )

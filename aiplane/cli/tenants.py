@@ -13,6 +13,7 @@ import typer
 from aiplane.cli.app import StackOption, project_dir, stderr, stdout
 from aiplane.cli.render import blueprints_table, parameters_table, tenant_change_table
 from aiplane.errors import InputError
+from aiplane.terminal import plural
 
 if TYPE_CHECKING:
     from aiplane.onboarding import TenantChange
@@ -132,7 +133,7 @@ def print_tenant_change(change: TenantChange, tenant: str, dry_run: bool) -> Non
     if change.findings is not None:
         violations = [finding for finding in change.findings if finding.violation]
         passed = sum(1 for finding in change.findings if finding.status == "passed")
-        stdout.print(f"Policy for tenant {tenant}: {passed} passed, {len(violations)} violation{'' if len(violations) == 1 else 's'}")
+        stdout.print(f"Policy for tenant {tenant}: {passed} passed, {plural(len(violations), 'violation')}")
         for finding in violations:
             stdout.print(f"  violation {finding.check_id} {finding.check_name} · {finding.resource}", markup=False, soft_wrap=True)
         budget = change.budget

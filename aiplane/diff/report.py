@@ -11,6 +11,7 @@ from rich.table import Table
 
 from aiplane.diff import Placed, StackDiff
 from aiplane.review.changes import ABSENT, ACTION_SIGNS, InputChange
+from aiplane.terminal import plural
 
 DIFF_FORMAT_VERSION = 1
 ACTION_ORDER = ("replace", "delete", "update", "create")  # what a reviewer must see first
@@ -92,10 +93,6 @@ def _grouped(diff: StackDiff) -> dict[tuple[str, str], list[Placed]]:
     for placed in sorted(diff.changes, key=lambda p: (ACTION_ORDER.index(p.change.action), p.resource)):
         groups[(placed.component, placed.tenant or "-")].append(placed)
     return dict(sorted(groups.items()))
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _usd(value: float, signed: bool = False) -> str:

@@ -6,12 +6,12 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from rich.console import Console
-from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from aiplane import __version__
 from aiplane.policy.gate import Finding, GateReport
+from aiplane.terminal import fits, plural
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 BUILT_AT = 1  # the id of a SARIF result's related location: the component code that built the resource
@@ -25,12 +25,7 @@ def _summary(report: GateReport) -> dict[str, dict[str, int]]:
     }
 
 
-UNBOUNDED = 100_000
 STATUS_ORDER = ("violation", "advisory", "waived")
-
-
-def plural(count: int, noun: str, many: str | None = None) -> str:
-    return f"{count} {noun if count == 1 else many or noun + 's'}"
 
 
 def _check_text(finding: Finding) -> Text:
@@ -50,9 +45,7 @@ def render_cli(report: GateReport, console: Console) -> None:
         if failed:
             console.print(f"aiplane check · stack {stack.stack} · {stack.source}", markup=False, soft_wrap=True)
             table = _table(failed)
-            # The table only where it fits whole (its narrowest, every word and path uncut): squeezed further,
-            # rich would cut names and paths short.
-            if Measurement.get(console, console.options.update(max_width=UNBOUNDED), table).minimum <= console.width:
+            if fits(console, table):
                 console.print(table)
             else:
                 _blocks(failed, console)

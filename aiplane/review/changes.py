@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from aiplane.errors import format_path
 from aiplane.review.replacement import ReplacementTable
 from aiplane.synth.graph import GraphResource, ResourceGraph
 
@@ -77,7 +78,7 @@ def json_paths(before: str, after: str) -> list[str] | None:
         return None
     if not isinstance(old, dict | list) or not isinstance(new, dict | list):
         return None
-    return [dotted(path) or "(the whole document)" for path, _, _ in changed_paths(old, new)]
+    return [format_path(path) if path else "(the whole document)" for path, _, _ in changed_paths(old, new)]
 
 
 def changed_lines(before: str, after: str) -> int:
@@ -108,13 +109,6 @@ def changed_paths(before: Any, after: Any, path: tuple[str | int, ...] = ()) -> 
         yield path, before, after
 
 
-def dotted(path: tuple[str | int, ...]) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else ("." if text else "") + part
-    return text
-
-
 def diff_graphs(base: ResourceGraph | None, head: ResourceGraph, replacements: ReplacementTable) -> list[ResourceChange]:
     """Every custom resource that differs between `base` (None: a new stack) and `head`, in URN order.
     Components and the stack carry no cloud state, so they are not changes themselves."""
@@ -129,7 +123,7 @@ def diff_graphs(base: ResourceGraph | None, head: ResourceGraph, replacements: R
             changes.append(ResourceChange("delete", old))
         else:
             inputs = tuple(
-                InputChange(dotted(path), was, now, replacements.forces_replacement(new.type, path, was, now))
+                InputChange(format_path(path), was, now, replacements.forces_replacement(new.type, path, was, now))
                 for path, was, now in changed_paths(old.inputs, new.inputs)
             )
             if inputs:

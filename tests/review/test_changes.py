@@ -7,7 +7,8 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aiplane.review.changes import ABSENT, changed_paths, diff_graphs, dotted
+from aiplane.errors import format_path
+from aiplane.review.changes import ABSENT, changed_paths, diff_graphs
 from aiplane.review.replacement import load_replacement_table
 from aiplane.synth.graph import ResourceGraph
 from tests.conftest import synthesized
@@ -88,4 +89,4 @@ def test_a_resource_whose_urn_changes_is_deleted_and_created():
 
 
 def test_paths_are_dotted_with_indexes():
-    assert dotted(("spec", "template", "spec", "containers", 0, "image")) == "spec.template.spec.containers[0].image"
+    assert format_path(("spec", "template", "spec", "containers", 0, "image")) == "spec.template.spec.containers[0].image"
