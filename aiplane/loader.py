@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from aiplane.errors import InputError, describe_validation_error
+from aiplane.errors import InputError, describe_validation_error, format_path
 from aiplane.files import display_path, parse_located_yaml, read_text, read_yaml
 from aiplane.planning.capacity import CapacityError
 from aiplane.planning.compute import ComputePlan, plan_compute
@@ -95,6 +95,9 @@ def parse_stack(text: str, environment: str, source: str, blueprints_dir: Path) 
     data, field_lines = parse_located_yaml(text, source)
     if not isinstance(data, dict):
         raise InputError(f"{source}: (top level): {type(data).__name__} found, expected a mapping with a 'config' key")
+    problems = engine_only_values(data, source)
+    if problems:
+        raise InputError(problems)
     try:
         stack_file = StackFile.model_validate(data)
     except ValidationError as error:
@@ -109,6 +112,36 @@ def parse_stack(text: str, environment: str, source: str, blueprints_dir: Path) 
         environment=environment, source=source, config=stack_file.config, tenants=tuple(tenants), compute_plan=compute_plan,
         field_lines=field_lines,
     )
+
+
+def engine_only_values(data: dict, source: str) -> list[str]:
+    """What only the Pulumi engine can read: an ESC `environment:` import and `secure:` ciphertext. aiplane reads
+    the stack file itself, offline and in `pulumi up` alike, so it would see neither; say so, instead of a
+    schema error about a key or a mapping the user did not write by hand."""
+    problems = []
+    if "environment" in data:
+        problems.append(
+            f"{source}: environment: Pulumi ESC environments are not read by aiplane, which reads this file alone "
+            "(offline and in `pulumi up` alike); write their values into config"
+        )
+
+    def walk(value: object, path: tuple[str | int, ...]) -> None:
+        if isinstance(value, dict):
+            if set(value) == {"secure"}:
+                problems.append(
+                    f"{source}: {format_path(path)}: a Pulumi secret (`pulumi config set --secret`), ciphertext only the engine "
+                    "decrypts; aiplane takes no secret from the stack file: name a Kubernetes Secret created outside the stack "
+                    "instead (as the gateway's `apiKey: {secret, key}` does; README: Running it for real)"
+                )
+                return
+            for key, item in value.items():
+                walk(item, (*path, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, (*path, index))
+
+    walk(data.get("config"), ())
+    return problems
 
 
 def planned_compute(config: StackConfig, source: str) -> ComputePlan:

@@ -50,6 +50,7 @@ from aiplane.components.tenant_boundary import (
 from aiplane.components.vector_db import VectorDb, VectorDbArgs
 from aiplane.components.workloads import PROMETHEUS_URL
 from aiplane.cost import served_token_prices
+from aiplane.errors import InputError
 from aiplane.planning.instances import load_instance_catalog
 from aiplane.planning.node_profiles import NODE_PROFILES
 from aiplane.planning.routing import Degradation, build_table
@@ -78,7 +79,22 @@ class Platform:
     tenants: dict[str, TenantBoundary]
 
 
+def refuse_config_outside_the_file(spec: StackSpec) -> None:
+    """aiplane reads the stack file itself (offline and in `pulumi up` alike); an `aiplane:` key the engine
+    holds and the file does not came from elsewhere (an ESC environment, Pulumi.yaml's config, Pulumi Cloud)
+    and would be silently ignored: refuse it instead."""
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    outside = sorted(key for key in {*CONFIG.get(), *get_config_env()} if key.startswith("aiplane:") and key not in spec.written_keys)
+    if outside:
+        raise InputError([
+            f"{spec.source}: {key}: the Pulumi engine holds this key and the stack file does not (from an ESC environment, "
+            "Pulumi.yaml or Pulumi Cloud); aiplane reads the stack file alone: write it there" for key in outside
+        ])
+
+
 def compose(spec: StackSpec) -> Platform:
+    refuse_config_outside_the_file(spec)
     platform = spec.platform
     pulumi.runtime.register_stack_transformation(
         cost_tag_transformation(spec.environment, platform.cost_center, platform.tags)

@@ -174,3 +174,31 @@ def test_debug_shows_the_traceback(project_copy):
     result = runner.invoke(app, ["--debug", "plan", "--stack", "qa"])
     assert result.exit_code == 2
     assert "Traceback" in result.stderr
+
+
+def test_pulumi_secrets_and_esc_environments_are_refused_with_why(project_copy):
+    edit(project_copy, "dev", "    costCenter: ml-platform-dev\n", "    costCenter:\n      secure: v1:bm9uY2U=:Y2lwaGVy\n")
+    result = CliRunner().invoke(app, ["plan", "--stack", "dev"])
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, result.output
+    assert result.stderr.startswith("stacks/Pulumi.dev.yaml: aiplane:platform.costCenter: a Pulumi secret (`pulumi config set --secret`)")
+    edit(project_copy, "dev", "    costCenter:\n      secure: v1:bm9uY2U=:Y2lwaGVy\n", "    costCenter: ml-platform-dev\n")
+    path = project_copy / "stacks" / "Pulumi.dev.yaml"
+    path.write_text("environment:\n  - aiplane/dev\n" + path.read_text())
+    plan_fails_with(["plan", "--stack", "dev"], "stacks/Pulumi.dev.yaml: environment: Pulumi ESC environments are not read by "
+                    "aiplane, which reads this file alone (offline and in `pulumi up` alike); write their values into config")
+
+
+def test_the_salt_pulumi_writes_into_a_stack_file_is_accepted(project_copy):
+    path = project_copy / "stacks" / "Pulumi.dev.yaml"
+    path.write_text("encryptionsalt: v1:c2FsdA==:v1:bm9uY2U=:Y2lwaGVy\n" + path.read_text())
+    assert load_stack("dev", project_copy / "stacks").platform.cost_center == "ml-platform-dev"
+
+
+def test_config_the_engine_holds_beyond_the_stack_file_is_refused(project_copy, monkeypatch):
+    """The Python language host hands the program its config in PULUMI_CONFIG; an `aiplane:` key there that the
+    file lacks (an ESC environment's, Pulumi.yaml's) would be ignored by a program that reads the file."""
+    monkeypatch.setenv("PULUMI_CONFIG", '{"aiplane:allowReplacements": "[]", "aws:profile": "ops"}')
+    plan_fails_with(["plan", "--stack", "dev"], "stacks/Pulumi.dev.yaml: aiplane:allowReplacements: the Pulumi engine holds this key and the "
+                    "stack file does not (from an ESC environment, Pulumi.yaml or Pulumi Cloud); aiplane reads the stack file alone: write it there")
+    monkeypatch.setenv("PULUMI_CONFIG", '{"aws:profile": "ops", "aiplane:platform": "{}"}')
+    assert CliRunner().invoke(app, ["plan", "--stack", "dev"]).exit_code == 0

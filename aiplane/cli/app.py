@@ -68,6 +68,11 @@ stdout = Console(highlight=False)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack (environment) name: reads stacks/Pulumi.STACK.yaml.")]
+WideOption = Annotated[
+    bool,
+    typer.Option("--wide", help="Print tables at their full width, past the terminal's edge (for a file or `less -S`). "
+                 "Default: a table too wide for the terminal prints as lines."),
+]
 
 
 class State:

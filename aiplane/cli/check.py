@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from aiplane.cli.app import named_output, project_dir, stderr, stdout
+from aiplane.cli.app import WideOption, named_output, project_dir, stderr, stdout
 from aiplane.errors import InputError
 from aiplane.files import display_path
 
@@ -27,6 +27,7 @@ def check(
     all_stacks: Annotated[bool, typer.Option("--all", help="Check every stack in stacks/.")] = False,
     report_format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.cli,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")] = None,
+    wide: WideOption = False,
 ) -> None:
     """Policy gate: run checkov (built-in AWS/Kubernetes checks and aiplane's) on what stacks synthesize.
 
@@ -52,7 +53,7 @@ def check(
         report = run_gate(root_dir, environments)
     if report_format is ReportFormat.cli:
         console = Console(file=io.StringIO(), width=160, highlight=False) if output else stdout
-        render_cli(report, console)
+        render_cli(report, console, wide)
         text = console.file.getvalue() if output else None
     else:
         text = {ReportFormat.json: render_json, ReportFormat.sarif: render_sarif, ReportFormat.junitxml: render_junit}[

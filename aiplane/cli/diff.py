@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from aiplane.cli.app import StackOption, named_output, project_dir, stderr, stdout
+from aiplane.cli.app import StackOption, WideOption, named_output, project_dir, stderr, stdout
 from aiplane.files import display_path
 
 
@@ -25,6 +25,7 @@ def diff(
     ] = None,
     diff_format: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format (json: docs/diff.md).")] = DiffFormat.cli,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    wide: WideOption = False,
 ) -> None:
     """What a change does to a stack: resources created, updated, replaced and deleted, the cost, capacity and
     policy deltas, against a base commit planned by its own code.
@@ -43,7 +44,7 @@ def diff(
     with stderr.status(f"Planning and checking stack {stack} at the working tree and at the base…", spinner="dots"):
         result = review_stack(project_dir(), stack, base)
     if diff_format is DiffFormat.cli and output is None:
-        render_cli(result, stdout)
+        render_cli(result, stdout, wide)
         raise typer.Exit(result.exit_code)
     if diff_format is DiffFormat.cli:
         from io import StringIO
@@ -51,7 +52,7 @@ def diff(
         from rich.console import Console
 
         console = Console(file=StringIO(), width=160, highlight=False)
-        render_cli(result, console)
+        render_cli(result, console, wide)
         text = console.file.getvalue()
     else:
         text = render_json(result) if diff_format is DiffFormat.json else render_markdown(result)

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from aiplane.terminal import fits
+from aiplane.terminal import show_table
 
 if TYPE_CHECKING:
     from aiplane.cost import CostEstimate
@@ -34,15 +34,9 @@ def component_tree(summary: dict[str, Any]) -> Tree:
     return tree
 
 
-def print_types(console: Console, summary: dict[str, Any]) -> None:
-    table = type_table(summary)
-    if fits(console, table):
-        console.print(table)
-        return
-    console.print("Resources by type")
-    for type_, count in summary["byType"].items():
-        console.print(f"  {type_} × {count}", markup=False, highlight=False, soft_wrap=True)
-    console.print(f"  total {summary['total']}", markup=False)
+def print_types(console: Console, summary: dict[str, Any], wide: bool = False) -> None:
+    lines = ["Resources by type", *(f"  {type_} × {count}" for type_, count in summary["byType"].items()), f"  total {summary['total']}"]
+    show_table(console, type_table(summary), wide=wide, fallback=lines)
 
 
 def type_table(summary: dict[str, Any]) -> Table:
@@ -113,13 +107,8 @@ def capacity_lines(plan: ComputePlan) -> list[str]:
     return lines
 
 
-def print_capacity(console: Console, plan: ComputePlan) -> None:
-    table = capacity_table(plan)
-    if fits(console, table):
-        console.print(table)
-    else:
-        for line in capacity_lines(plan):
-            console.print(line, markup=False, highlight=False)
+def print_capacity(console: Console, plan: ComputePlan, wide: bool = False) -> None:
+    show_table(console, capacity_table(plan), wide=wide, fallback=capacity_lines(plan))
 
 
 def cost_tables(result: CostEstimate, stack: str) -> list[Table]:
@@ -164,11 +153,8 @@ def parameters_table(blueprint: BlueprintSpec) -> Table:
     for column in ("parameter", "type", "default", "allowed", "meaning"):
         table.add_column(column)
     for parameter_name, parameter in blueprint.parameters.items():
-        allowed = ", ".join(map(str, parameter.choices)) if parameter.choices else " – ".join(
-            "" if bound is None else f"{bound:g}" for bound in (parameter.minimum, parameter.maximum)
-        ).strip(" –")
         default = "required" if parameter.default is None else str(parameter.default)
-        table.add_row(parameter_name, parameter.type, default, allowed, parameter.description)
+        table.add_row(parameter_name, parameter.type, default, parameter.allowed(), parameter.description)
     return table
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from aiplane.cli.app import StackOption, named_output, project_dir, stderr, stdout
+from aiplane.cli.app import StackOption, WideOption, named_output, project_dir, stderr, stdout
 from aiplane.cli.render import (
     component_tree,
     cost_tables,
@@ -19,13 +19,17 @@ from aiplane.cli.render import (
     token_price_table,
 )
 from aiplane.files import display_path
-from aiplane.terminal import plural
+from aiplane.terminal import plural, show_table
 
 
 def plan(
     stack: StackOption,
     out: Annotated[Path | None, typer.Option("--out", help="Output folder. Default: build/STACK.")] = None,
     check: Annotated[bool, typer.Option("--check", help="Run the policy gate on what was written, as `aiplane check` does.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print summary.json instead (with --check, the gate's JSON report under `policy`).")
+    ] = False,
+    wide: WideOption = False,
 ) -> None:
     """Synthesize a stack offline (no cloud account, no Pulumi CLI); write its graph and its exports.
 
@@ -46,6 +50,12 @@ def plan(
         with stderr.status(f"Checking stack {stack} with checkov…", spinner="dots"):
             report = check_stacks(project_dir(), [built])
     spec, summary, out_dir = built.spec, built.summary, built.out_dir
+    if as_json:
+        from aiplane.policy.report import render_json
+
+        document = dict(summary) if report is None else {**summary, "policy": json.loads(render_json(report))}
+        sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        raise typer.Exit(0 if report is None else report.exit_code)
 
     stdout.print(f"[bold]aiplane plan[/bold] · stack [bold]{stack}[/bold] · {spec.region} · from {spec.source}")
     stdout.print(
@@ -55,13 +65,13 @@ def plan(
     cost = summary["cost"]
     stdout.print(
         f"Estimated cost: [bold]{cost['total']:,.2f} USD/month[/bold] (prices of {cost['priceDate']}, GPU instances of "
-        f"{cost['instancePriceDate']}; `aiplane cost --stack {stack}` for the lines)"
+        f"{cost['instancePriceDate']}; `aiplane cost --stack {stack}` for the lines)", soft_wrap=True,
     )
     if spec.compute_plan.pools:
         pools = ", ".join(
             f"{pool.pool} {pool.min_nodes}/{pool.desired_nodes}/{pool.max_nodes} × {pool.instance_types[0]}" for pool in spec.compute_plan.pools
         )
-        stdout.print(f"GPU pools (nodes min/desired/max): {pools}", markup=False)
+        stdout.print(f"GPU pools (nodes min/desired/max): {pools}", markup=False, soft_wrap=True)
     if report is not None:
         stack_result = report.stacks[0]
         verdict = "blocked" if report.exit_code else "passes"
@@ -69,9 +79,9 @@ def plan(
             f"Policy: {stack_result.count('passed')} passed, {plural(stack_result.count('violation'), 'violation')}, "
             f"{stack_result.count('advisory')} advisory, "
             f"{stack_result.count('waived')} waived · {verdict}",
-            markup=False,
+            markup=False, soft_wrap=True,
         )
-    # One line whatever the terminal width: scripts and CI logs grep for it.
+    # Each summary line is one line whatever the terminal width: scripts and CI logs grep for them.
     stdout.print(
         f"Wrote graph.json, summary.json, tfplan.json and k8s/ ({len(built.manifests)} manifests) to {display_path(out_dir)}", soft_wrap=True
     )
@@ -80,20 +90,21 @@ def plan(
     stdout.print(f"Next: {', '.join(following)}", markup=False, soft_wrap=True)
     stdout.print()
     stdout.print(component_tree(summary))
-    print_types(stdout, summary)
+    print_types(stdout, summary, wide)
     if spec.platform.compute.pools:
-        stdout.print(pool_table(spec.compute_plan))
-        print_capacity(stdout, spec.compute_plan)
+        show_table(stdout, pool_table(spec.compute_plan), wide=wide)
+        print_capacity(stdout, spec.compute_plan, wide)
     if report is not None:
         from aiplane.policy.report import render_cli
 
-        render_cli(report, stdout)
+        render_cli(report, stdout, wide)
         raise typer.Exit(report.exit_code)
 
 
 def capacity(
     stack: StackOption,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON (as in summary.json).")] = False,
+    wide: WideOption = False,
 ) -> None:
     """Size GPU pools from traffic: per served model and scenario (nominal, peak, incident), the VRAM,
     tensor parallelism, tokens/s, replicas, nodes and headroom. Reads the stack file; deploys nothing."""
@@ -108,8 +119,8 @@ def capacity(
     if not plan.pools:
         stdout.print("No GPU pools in this stack (aiplane:platform.compute.pools).")
         return
-    stdout.print(pool_table(plan))
-    print_capacity(stdout, plan)
+    show_table(stdout, pool_table(plan), wide=wide)
+    print_capacity(stdout, plan, wide)
     stdout.print(
         "Scenarios: nominal = half the peak; peak = the stack's figure; incident = 1.3× the peak (retries) plus one "
         "node lost. Formulas: docs/capacity.md."
@@ -133,6 +144,7 @@ def schema(
 def cost(
     stack: StackOption,
     as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
+    wide: WideOption = False,
 ) -> None:
     """Estimate a stack's monthly cost from what it synthesizes: per component, per tenant and in all, with the
     date of the prices used."""
@@ -146,9 +158,9 @@ def cost(
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
         return
     for table in cost_tables(result, stack):
-        stdout.print(table)
+        show_table(stdout, table, wide=wide)
     if result.served_usd_per_token:
-        stdout.print(token_price_table(result, stack))
+        show_table(stdout, token_price_table(result, stack), wide=wide)
     stdout.print(f"Total: [bold]{result.total:,.2f} USD/month[/bold] · prices of {result.price_date.isoformat()} "
                  f"(GPU instances {result.instance_price_date.isoformat()}), us-east-1 list prices, 730 hours a month")
     for item in result.not_estimated:

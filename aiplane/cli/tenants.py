@@ -3,23 +3,27 @@ from __future__ import annotations
 
 import difflib
 import io
+import json
 import math
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from aiplane.cli.app import StackOption, project_dir, stderr, stdout
+from aiplane.cli.app import StackOption, WideOption, project_dir, stderr, stdout
 from aiplane.cli.render import blueprints_table, parameters_table, tenant_change_table
 from aiplane.errors import InputError
-from aiplane.terminal import plural
+from aiplane.terminal import plural, show_table
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print it as JSON instead.")]
 
 if TYPE_CHECKING:
     from aiplane.onboarding import TenantChange
 
 
-def blueprints_list() -> None:
+def blueprints_list(as_json: JsonOption = False, wide: WideOption = False) -> None:
     """List the blueprints: pattern, what it is best for, GPUs, isolation and estimated monthly cost at its defaults."""
     from aiplane.planning.prices import load_prices
     from aiplane.spec.tenant import Tenant
@@ -27,17 +31,27 @@ def blueprints_list() -> None:
     from aiplane.tenancy.estimate import tenant_monthly_estimate
     from aiplane.tenancy.expansion import default_plan
 
-    table = blueprints_table()
+    rows = []
     for name, blueprint in load_blueprints(project_dir() / "blueprints").items():
         plan = default_plan(blueprint)
         # The tenant's own resources and its gateway key's budget, as AIP_FIN_2 counts them.
         usd = tenant_monthly_estimate(None, Tenant(name="example", blueprint=name, plan=plan))
-        table.add_row(f"{name}\n{blueprint.title}", blueprint.best_for, str(plan.quota.gpus), plan.isolation, f"{usd:,.0f}")
-    stdout.print(table)
-    stdout.print(f"Estimates: list prices of {load_prices().price_date.isoformat()}; shared GPU pools are the platform's, not the tenant's.")
+        rows.append({"name": name, "title": blueprint.title, "bestFor": blueprint.best_for, "gpus": plan.quota.gpus,
+                     "isolation": plan.isolation, "usdPerMonth": round(usd, 2)})
+    price_date = load_prices().price_date.isoformat()
+    if as_json:
+        sys.stdout.write(json.dumps({"priceDate": price_date, "blueprints": rows}, indent=2) + "\n")
+        return
+    table = blueprints_table()
+    for row in rows:
+        table.add_row(f"{row['name']}\n{row['title']}", row["bestFor"], str(row["gpus"]), row["isolation"], f"{row['usdPerMonth']:,.0f}")
+    show_table(stdout, table, wide=wide)
+    stdout.print(f"Estimates: list prices of {price_date}; shared GPU pools are the platform's, not the tenant's.")
 
 
-def blueprints_show(name: Annotated[str, typer.Argument(help="The blueprint's name.")]) -> None:
+def blueprints_show(
+    name: Annotated[str, typer.Argument(help="The blueprint's name.")], as_json: JsonOption = False, wide: WideOption = False
+) -> None:
     """Show one blueprint: its parameters with their defaults, and what it deploys at those defaults."""
     from ruamel.yaml import YAML
 
@@ -48,13 +62,22 @@ def blueprints_show(name: Annotated[str, typer.Argument(help="The blueprint's na
     if name not in blueprints:
         raise InputError(f"NAME: {name!r} is not a blueprint (blueprints: {', '.join(blueprints)})")
     blueprint = blueprints[name]
+    at_defaults = default_plan(blueprint).model_dump(mode="json", by_alias=True, exclude_none=True)
+    if as_json:
+        document = {
+            "name": blueprint.name, "title": blueprint.title, "bestFor": blueprint.best_for, "tradeOffs": blueprint.trade_offs,
+            "parameters": {key: parameter.model_dump(mode="json", by_alias=True, exclude_none=True) for key, parameter in blueprint.parameters.items()},
+            "atDefaults": at_defaults,
+        }
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        return
     stdout.print(f"[bold]{blueprint.name}[/bold] · {blueprint.title}")
     stdout.print(f"Best for: {blueprint.best_for}")
     stdout.print(f"Trade-offs: {blueprint.trade_offs}")
-    stdout.print(parameters_table(blueprint))
+    show_table(stdout, parameters_table(blueprint), wide=wide)
     stdout.print("At its defaults, for a tenant named 'example':")
     buffer = io.StringIO()
-    YAML().dump(default_plan(blueprint).model_dump(mode="json", by_alias=True, exclude_none=True), buffer)
+    YAML().dump(at_defaults, buffer)
     stdout.print(buffer.getvalue(), markup=False, highlight=False)
 
 
@@ -129,7 +152,7 @@ def print_tenant_change(change: TenantChange, tenant: str, dry_run: bool) -> Non
     from aiplane.files import rewrite_in_place
 
     stdout.print(f"[bold]aiplane tenant {change.action}[/bold] · {tenant} · stack [bold]{change.environment}[/bold] · {change.source}")
-    stdout.print(tenant_change_table(change))
+    show_table(stdout, tenant_change_table(change))
     if change.findings is not None:
         violations = [finding for finding in change.findings if finding.violation]
         passed = sum(1 for finding in change.findings if finding.status == "passed")

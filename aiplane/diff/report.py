@@ -11,7 +11,7 @@ from rich.table import Table
 
 from aiplane.diff import Placed, StackDiff
 from aiplane.review.changes import ABSENT, ACTION_SIGNS, InputChange
-from aiplane.terminal import plural
+from aiplane.terminal import plural, show_table
 
 DIFF_FORMAT_VERSION = 1
 ACTION_ORDER = ("replace", "delete", "update", "create")  # what a reviewer must see first
@@ -113,7 +113,7 @@ def _policy_line(diff: StackDiff) -> str:
     return ", ".join(parts) + (" · blocked" if diff.exit_code else " · passes")
 
 
-def render_cli(diff: StackDiff, console: Console) -> None:
+def render_cli(diff: StackDiff, console: Console, wide: bool = False) -> None:
     stack_state = "" if diff.base.graph is not None else " (a new stack: it does not exist at the base)"
     console.print(f"[bold]aiplane diff[/bold] · stack [bold]{diff.environment}[/bold] · base {diff.base.described}{stack_state}")
     if diff.uncommitted:
@@ -128,14 +128,16 @@ def render_cli(diff: StackDiff, console: Console) -> None:
                 mark = " (forces replacement)" if change.forces_replacement else ""
                 console.print(f"      {change.shown()}{mark}", markup=False, soft_wrap=True)
     cost = cost_delta(diff)
-    if cost["byComponent"] or cost["byTenant"]:
+    rows = [(kind.removeprefix("by").lower(), name, _usd(row["before"]), _usd(row["after"]), _usd(row["delta"], signed=True))
+            for kind in ("byComponent", "byTenant") for name, row in cost[kind].items()]
+    if rows:
         table = Table(title="Monthly cost (USD)", title_justify="left")
         for column in ("", "name", "before", "after", "delta"):
             table.add_column(column, justify="right" if column in ("before", "after", "delta") else "left", no_wrap=True)
-        for kind in ("byComponent", "byTenant"):
-            for name, row in cost[kind].items():
-                table.add_row(kind.removeprefix("by").lower(), name, _usd(row["before"]), _usd(row["after"]), _usd(row["delta"], signed=True))
-        console.print(table)
+        for row in rows:
+            table.add_row(*row)
+        lines = ["Monthly cost (USD)", *(f"  {kind} {name}: {before} → {after} ({delta})" for kind, name, before, after, delta in rows)]
+        show_table(console, table, wide=wide, fallback=lines)
     for name, row in capacity_delta(diff).items():
         console.print(f"GPU pool {name}: {_capacity(row['before'])} → {_capacity(row['after'])}", markup=False)
     console.print(f"Policy: {_policy_line(diff)}", markup=False)

@@ -11,23 +11,40 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def _as_is(text: str) -> str:
+    return text
+
+
 @dataclass(frozen=True)
 class GeneratedFile:
     path: str  # relative to the project
     render: Callable[[Path], str]  # the project folder -> the file's whole expected text
+    # Both texts pass through this before they are compared: it masks what differs between runs (a duration).
+    comparable: Callable[[str], str] = _as_is
 
     def expected(self, project_dir: Path) -> str:
         return self.render(project_dir)
 
     def is_current(self, project_dir: Path) -> bool:
         target = project_dir / self.path
-        return target.is_file() and target.read_text(encoding="utf-8") == self.expected(project_dir)
+        if not target.is_file():
+            return False
+        return self.comparable(target.read_text(encoding="utf-8")) == self.comparable(self.expected(project_dir))
 
 
 def _readme(project_dir: Path) -> str:
+    """The README with its CLI reference rendered from the commands, and its samples from a real run."""
     from aiplane.docs.cli import render_cli_reference, replace_block
+    from aiplane.docs.samples import replace_samples
 
-    return replace_block((project_dir / "README.md").read_text(encoding="utf-8"), render_cli_reference())
+    text = replace_block((project_dir / "README.md").read_text(encoding="utf-8"), render_cli_reference())
+    return replace_samples(text, project_dir)
+
+
+def _readme_comparable(text: str) -> str:
+    from aiplane.docs.samples import masked
+
+    return masked(text)
 
 
 def _schema(name: str) -> Callable[[Path], str]:
@@ -61,7 +78,7 @@ def _plain(module: str, function: str) -> Callable[[Path], str]:
 
 
 GENERATED: tuple[GeneratedFile, ...] = (
-    GeneratedFile("README.md", _readme),
+    GeneratedFile("README.md", _readme, _readme_comparable),
     GeneratedFile("schemas/stack.schema.json", _schema("stack.schema.json")),
     GeneratedFile("schemas/blueprint.schema.json", _schema("blueprint.schema.json")),
     GeneratedFile("docs/components.md", _plain("aiplane.docs.components", "render_component_docs")),

@@ -13,13 +13,6 @@ from aiplane.tenancy.expansion import default_plan
 BLUEPRINTS_DOC = Path("docs") / "blueprints.md"
 
 
-def _allowed(parameter) -> str:
-    if parameter.choices:
-        return ", ".join(f"`{choice}`" for choice in parameter.choices)
-    bounds = [f"≥ {parameter.minimum:g}" if parameter.minimum is not None else "", f"≤ {parameter.maximum:g}" if parameter.maximum is not None else ""]
-    return " and ".join(bound for bound in bounds if bound)
-
-
 def _at_defaults(blueprint: BlueprintSpec) -> list[str]:
     plan = default_plan(blueprint)
     quota = plan.quota
@@ -71,6 +64,6 @@ def render_blueprint_docs(directory: Path) -> str:
         lines += ["| parameter | type | default | allowed | meaning |", "|---|---|---|---|---|"]
         for parameter_name, parameter in blueprint.parameters.items():
             default = "required" if parameter.default is None else f"`{parameter.default}`"
-            lines.append(f"| `{parameter_name}` | {parameter.type} | {default} | {_allowed(parameter)} | {parameter.description} |")
+            lines.append(f"| `{parameter_name}` | {parameter.type} | {default} | {parameter.allowed(quote='`')} | {parameter.description} |")
         lines += ["", "At its defaults:", "", *_at_defaults(blueprint)]
     return "\n".join(lines).rstrip() + "\n"

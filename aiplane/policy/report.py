@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from typing import Any
 
 from rich.console import Console
@@ -11,7 +12,7 @@ from rich.text import Text
 
 from aiplane import __version__
 from aiplane.policy.gate import Finding, GateReport
-from aiplane.terminal import fits, plural
+from aiplane.terminal import plural, show_table
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 BUILT_AT = 1  # the id of a SARIF result's related location: the component code that built the resource
@@ -39,16 +40,12 @@ def _ordered(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (STATUS_ORDER.index(f.status), f.component, f.tenant or "", f.check_id, f.resource))
 
 
-def render_cli(report: GateReport, console: Console) -> None:
+def render_cli(report: GateReport, console: Console, wide: bool = False) -> None:
     for stack in report.stacks:
         failed = _ordered([finding for finding in stack.findings if finding.status != "passed"])
         if failed:
             console.print(f"aiplane check · stack {stack.stack} · {stack.source}", markup=False, soft_wrap=True)
-            table = _table(failed)
-            if fits(console, table):
-                console.print(table)
-            else:
-                _blocks(failed, console)
+            show_table(console, _table(failed), wide=wide, fallback=_blocks(failed))
         counts = _summary(report)[stack.stack]
         console.print(
             Text(
@@ -79,11 +76,11 @@ def _table(findings: list[Finding]) -> Table:
     return table
 
 
-def _blocks(findings: list[Finding], console: Console) -> None:
+def _blocks(findings: list[Finding]) -> Iterator[Text | str]:
     """One finding per block, every name and path whole on its own line (a terminal may wrap a long one, it
     is never cut)."""
     for finding in findings:
-        console.print(Text(f"{finding.status:<9} ", style=STATUS_STYLE[finding.status]).append(_check_text(finding)))
+        yield Text(f"{finding.status:<9} ", style=STATUS_STYLE[finding.status]).append(_check_text(finding))
         where = f"{finding.component}" + (f" · tenant {finding.tenant}" if finding.tenant else "")
         for label, value in (
             ("resource", finding.resource),
@@ -91,7 +88,7 @@ def _blocks(findings: list[Finding], console: Console) -> None:
             ("stack", f"{finding.stack_field} (line {finding.stack_line})"),
             ("source", f"{finding.source_file}:{finding.source_line}"),
         ):
-            console.print(f"          {label:<9}{value}", markup=False, soft_wrap=True, highlight=False)
+            yield f"          {label:<9}{value}"
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:

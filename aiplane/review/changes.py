@@ -19,8 +19,11 @@ from aiplane.synth.graph import GraphResource, ResourceGraph
 
 Action = Literal["create", "update", "replace", "delete"]
 ACTION_SIGNS: dict[Action, str] = {"create": "+", "update": "~", "replace": "±", "delete": "-"}
-# Values shown in a change are cut here: a diff names what changed; the graph holds the whole value.
+# Values shown in a change are cut here: a diff names what changed; the graph holds the whole value. A
+# token (no whitespace: a digest, an ARN, an image reference) is shown whole up to the longer limit, since
+# half a digest tells a reviewer nothing.
 SHOWN_VALUE_CHARACTERS = 60
+SHOWN_TOKEN_CHARACTERS = 160
 MAX_INNER_PATHS = 4
 
 
@@ -37,7 +40,8 @@ class InputChange:
         if isinstance(self.before, str) and isinstance(self.after, str):
             inner = json_paths(self.before, self.after)
             if inner is not None:
-                return f"{self.path}: JSON changed at {', '.join(inner[:MAX_INNER_PATHS])}" + (" …" if len(inner) > MAX_INNER_PATHS else "")
+                more = len(inner) - MAX_INNER_PATHS
+                return f"{self.path}: JSON changed at {', '.join(inner[:MAX_INNER_PATHS])}" + (f" and {more} more" if more > 0 else "")
             if "\n" in self.before or "\n" in self.after:
                 return f"{self.path}: text changed, {changed_lines(self.before, self.after)} of {len(self.after.splitlines())} lines"
         return f"{self.path}: {show(self.before)} → {show(self.after)}"
@@ -67,7 +71,10 @@ def show(value: Any) -> str:
     if isinstance(value, list):
         return f"[{len(value)} items]"
     text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= SHOWN_VALUE_CHARACTERS else text[: SHOWN_VALUE_CHARACTERS - 1] + "…"
+    token = not any(character.isspace() for character in text)
+    if len(text) <= (SHOWN_TOKEN_CHARACTERS if token else SHOWN_VALUE_CHARACTERS):
+        return text
+    return text[: SHOWN_VALUE_CHARACTERS - 1] + "…"
 
 
 def json_paths(before: str, after: str) -> list[str] | None:

@@ -200,6 +200,11 @@ class StackSpec:
     # The stack file's line of every key and list item, by its path from the document's root.
     field_lines: dict[FieldPath, int] = field(default_factory=dict, compare=False, repr=False)
 
+    @property
+    def written_keys(self) -> frozenset[str]:
+        """The `config:` keys the stack file writes (`aws:region`, `aiplane:platform`, ...)."""
+        return frozenset(path[1] for path in self.field_lines if len(path) == 2 and path[0] == "config")
+
     def line_of(self, section: FieldPath) -> tuple[FieldPath, int]:
         """Where the stack file writes a section of its `config` (a path such as `("aiplane:platform",
         "network")`): the section, or the nearest enclosing one the file writes where it is left to

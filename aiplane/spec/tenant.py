@@ -38,6 +38,13 @@ class BlueprintParameter(Model):
             raise ValueError(f"default {self.default!r} {self.problem(self.default)}")
         return self
 
+    def allowed(self, quote: str = "") -> str:
+        """The values allowed, as people read them: `a, b`, `≥ 0`, `≥ 1 and ≤ 64`, or "" for any."""
+        if self.choices:
+            return ", ".join(f"{quote}{choice}{quote}" for choice in self.choices)
+        bounds = [f"{sign} {bound:g}" for sign, bound in (("≥", self.minimum), ("≤", self.maximum)) if bound is not None]
+        return " and ".join(bounds)
+
     def problem(self, value: Any) -> str | None:
         """Why `value` does not fit this parameter, or None."""
         expected = PARAMETER_TYPES[self.type]

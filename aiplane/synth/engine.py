@@ -202,7 +202,9 @@ def synthesize_spec(project_dir: Path, spec: StackSpec) -> ResourceGraph:
             sys.path.remove(str(project_dir))
 
     account = (spec.config.allowed_account_ids or [OFFLINE_ACCOUNT_ID])[0]
-    config = spec.config.model_dump(mode="json", by_alias=True, exclude_none=True)
+    # The keys the file writes, as the Pulumi CLI hands them to the program (the values as validated).
+    config = {key: value for key, value in spec.config.model_dump(mode="json", by_alias=True, exclude_none=True).items()
+              if key in spec.written_keys}
     return synthesize(
         program, stack=spec.environment, region=spec.region, config=config, account_id=account, source_root=project_dir
     )

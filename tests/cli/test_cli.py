@@ -126,15 +126,22 @@ def test_version_and_help_read_well_at_80_columns():
     assert "<bool>" not in check_help and "--all" in check_help
 
 
-def test_plan_with_check_prints_the_summary_first_and_exits_as_the_gate(project_copy):
-    result = runner.invoke(app, ["plan", "--stack", "dev", "--check"], terminal_width=200)
-    assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
+def test_plan_with_check_prints_the_summary_first_and_exits_as_the_gate():
+    """The README's sample run (`aiplane plan --stack dev --check` in a pipe's 120 columns; it raises unless exit 0)."""
+    from aiplane.docs.samples import run_lines
+
+    lines = run_lines(PROJECT_DIR)
     first = {prefix: next(i for i, line in enumerate(lines) if line.startswith(prefix))
              for prefix in ("Resources:", "Estimated cost:", "GPU pools", "Policy:", "Wrote ", "Next:", "pulumi:pulumi:Stack")}
     assert list(first.values()) == sorted(first.values()) and first["pulumi:pulumi:Stack"] <= 12
     assert lines[first["Policy:"]].startswith("Policy: ") and lines[first["Policy:"]].endswith(" · passes")
     assert lines[-2].startswith("dev: ") and "0 violations" in lines[-2]
+
+
+def test_plan_json_prints_what_summary_json_holds(project_copy):
+    result = runner.invoke(app, ["plan", "--stack", "staging", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == json.loads((project_copy / "build" / "staging" / "summary.json").read_text())
 
 
 @pytest.mark.parametrize("width", [80, 100, 120, 200])

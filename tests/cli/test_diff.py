@@ -1,14 +1,18 @@
 """`aiplane diff` on a real git history: a commit that raises a pool, adds a model and renames a bucket."""
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from aiplane.cli import app
+from aiplane.diff import review_stack
+from aiplane.diff.report import render_cli, render_json
 from tests.conftest import PROJECT_DIR, edit
 
 runner = CliRunner()
@@ -63,9 +67,9 @@ def history(project_copy):
 
 def test_the_diff_of_a_change_names_every_change_its_cost_and_the_replacement_it_needs(history):
     project, base_cost = history
-    result = runner.invoke(app, ["diff", "--stack", "dev", "--format", "json"])
-    assert result.exit_code == 1, result.output  # AIP_CHG_1: the bucket's replacement is not allowed yet
-    diff = json.loads(result.stdout)
+    reviewed = review_stack(project, "dev", None)  # what `aiplane diff --stack dev` computes, rendered below
+    assert reviewed.exit_code == 1  # AIP_CHG_1: the bucket's replacement is not allowed yet
+    diff = json.loads(render_json(reviewed))
     documented = re.findall(r"^\| `(\w+)` \|", (PROJECT_DIR / "docs" / "diff.md").read_text(), re.M)
     assert sorted(documented) == sorted(diff)  # docs/diff.md documents every key, and no other
     assert diff["base"]["ref"].startswith("main (merge base") and diff["base"]["stackExists"]
@@ -93,6 +97,13 @@ def test_the_diff_of_a_change_names_every_change_its_cost_and_the_replacement_it
 
     (blocked,) = [f for f in diff["policy"]["changeChecks"] if f["status"] != "passed"]
     assert (blocked["check"], blocked["status"], blocked["resource"]) == ("AIP_CHG_1", "violation", "aws_s3_bucket.storage-datasets")
+
+    for width in (80, 100, 120, 200):  # the terminal view: every address, path and figure whole
+        console = Console(file=io.StringIO(), width=width, highlight=False)
+        render_cli(reviewed, console)
+        shown = console.file.getvalue()
+        assert "…" not in shown and "aws_s3_bucket.storage-datasets" in shown.split()
+        assert {f"{row['delta']:+,.2f}" for row in diff["cost"]["byComponent"].values()} <= set(shown.replace("(", " ").replace(")", " ").split())
 
     # Allowed in the stack file, with a reason: the same change passes.
     edit(project, "dev", "  aiplane:tenants:\n", ALLOWANCE + "  aiplane:tenants:\n")
