@@ -45,11 +45,14 @@ $(LITELLM_STAMP):
 plan: setup
 	$(BIN)/aiplane plan --stack $(STACK) --check
 
+# One worker per core, at most four: the suite is synthesis and checkov, CPU-bound; a file's tests stay on one
+# worker so its module fixtures (a gate run, a served policy pack) are built once.
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile
 
+# STRICT=1 exits 1 on any target missed; BENCH_ARGS passes options through (--only scale, --rounds 1, --tenants 0,50).
 bench: setup
-	$(BIN)/python -m aiplane.bench
+	$(BIN)/python -m aiplane.bench $(if $(STRICT),--strict) $(BENCH_ARGS)
 
 # Regenerate what is generated from code: the registry in aiplane/docs (the tests fail while a file is stale).
 docs: setup

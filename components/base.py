@@ -57,7 +57,13 @@ class AiplaneComponent(pulumi.ComponentResource):
         self.stack_section = _configuring_section.get()
         parent_section = getattr(opts.parent if opts else None, "stack_section", None)
         recorded = {STACK_SECTION_INPUT: list(self.stack_section)} if self.stack_section and self.stack_section != parent_section else None
+        self._recorded_section = recorded or {}
         super().__init__(type_token, name, recorded, opts)
+
+    def register_outputs(self, outputs) -> None:
+        # The engine keeps a component's registered outputs as its state, and that state is what a policy
+        # pack is handed (aiplane.synth.analyzer): the recorded section must survive there too.
+        super().register_outputs({**self._recorded_section, **outputs})
 
     def child(self, **options) -> pulumi.ResourceOptions:
         """Options for a child resource: parented here, so URNs nest and names never collide across instances."""

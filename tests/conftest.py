@@ -11,6 +11,7 @@ import pulumi_aws
 import pytest
 from typer.testing import CliRunner
 
+from aiplane.bench import tenants
 from aiplane.cli import app
 from aiplane.spec import StackSpec
 from aiplane.synth.engine import synthesize_stack
@@ -53,21 +54,11 @@ def aws_endpoint() -> Iterator[str]:
 
 
 # What a stack needs to plan and be checked: the program, the stack and blueprint files, and the policies.
-PROJECT_FILES = ("Pulumi.yaml", "__main__.py")
-PROJECT_FOLDERS = ("stacks", "blueprints", "policies")
-CHECKOV_VENV = ".venv-checkov"
 
 
 def copy_project(target: Path) -> Path:
     """A copy of this project to edit or re-point stack files in, with checkov's virtualenv linked, not copied."""
-    target.mkdir(parents=True, exist_ok=True)
-    for name in PROJECT_FILES:
-        shutil.copy(PROJECT_DIR / name, target / name)
-    for name in PROJECT_FOLDERS:
-        shutil.copytree(PROJECT_DIR / name, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-    if (PROJECT_DIR / CHECKOV_VENV).exists():
-        (target / CHECKOV_VENV).symlink_to((PROJECT_DIR / CHECKOV_VENV).resolve())
-    return target
+    return tenants.copy_project(PROJECT_DIR, target)
 
 
 def fixture_project(target: Path, stack_file: Path) -> Path:

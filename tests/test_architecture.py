@@ -22,7 +22,7 @@ ROOMS: tuple[tuple[str, ...], ...] = (
     ("aiplane.artifacts", "aiplane.preflight", "aiplane.schema"),
     ("aiplane.policy",),
     ("aiplane.diff",),
-    ("aiplane.onboarding",),
+    ("aiplane.onboarding", "aiplane.deploy"),
     ("aiplane.cli",),
     ("aiplane.docs", "aiplane.bench", "aiplane.__main__"),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from aiplane.cli import check, diff, preflight, stacks, tenants
+from aiplane.cli import check, deploy, diff, preflight, stacks, tenants
 from aiplane.cli.app import app, blueprints_app, reports_errors, stdout, tenant_app
 
 # One line each in `aiplane --help`, short enough for 80 columns: the docstrings say the rest in each command's help.
@@ -17,6 +17,9 @@ COMMANDS = (
     (stacks.schema, "Write JSON Schemas for stack and blueprint files."),
     (stacks.cost, "Estimate a stack's monthly cost."),
     (preflight.preflight, "Ask AWS for GPU capacity and quotas before a deploy."),
+    (deploy.preview, "Pre-flight and the gate, then pulumi preview with the pack."),
+    (deploy.up, "Pre-flight and the gate, then pulumi up with the pack."),
+    (deploy.destroy, "pulumi destroy on a stack, after a confirmation."),
 )
 for command, summary in COMMANDS:
     app.command(short_help=summary)(reports_errors(command))

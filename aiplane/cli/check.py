@@ -28,6 +28,12 @@ def check(
     report_format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.cli,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")] = None,
     wide: WideOption = False,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Scans to run at once (default: $AIPLANE_JOBS, else one per core).")
+    ] = None,
+    cache: Annotated[
+        bool, typer.Option("--cache/--no-cache", help="Answer unchanged resources from .aiplane-cache/ (results are the same either way).")
+    ] = True,
 ) -> None:
     """Policy gate: run checkov (built-in AWS/Kubernetes checks and aiplane's) on what stacks synthesize.
 
@@ -35,7 +41,7 @@ def check(
     """
     from aiplane.files import write_text_atomic, writing_output
     from aiplane.loader import known_stacks
-    from aiplane.policy.gate import run_gate
+    from aiplane.policy.gate import ScanOptions, run_gate
     from aiplane.policy.report import (
         render_cli,
         render_json,
@@ -50,7 +56,13 @@ def check(
         named_output(output, "--output", folder=False)
     environments = known_stacks(root_dir / "stacks") if all_stacks else list(dict.fromkeys(stack or []))
     with stderr.status(f"Checking {', '.join(environments)} with checkov…", spinner="dots"):
-        report = run_gate(root_dir, environments)
+        report = run_gate(root_dir, environments, options=ScanOptions(jobs=jobs, cache=cache))
+    if report.scan.cache_hits:
+        stderr.print(
+            f"checkov scanned {report.scan.scanned:,} of {report.scan.exported:,} resources; "
+            f"the cache in .aiplane-cache/ answered for the rest",
+            markup=False,
+        )
     if report_format is ReportFormat.cli:
         console = Console(file=io.StringIO(), width=160, highlight=False) if output else stdout
         render_cli(report, console, wide)

@@ -26,6 +26,41 @@ AREAS = {
 }
 
 
+def _two_engines() -> list[str]:
+    from aiplane.policy.crossguard import ADVISORY_POLICY, MANDATORY_POLICY, PACK_NAME
+
+    return [
+        "## One rule set, two engines",
+        "",
+        "The same rules run in two places, from the same code. Offline, `aiplane check` (and `plan --check`, `diff`,",
+        "the pull-request workflow) synthesizes a stack with Pulumi's mocks runtime and judges the graph. At deploy,",
+        f"the Pulumi engine runs the CrossGuard pack `{PACK_NAME}` in `policies/pack/` on every `pulumi preview` and",
+        "`pulumi up` given `--policy-pack policies/pack` (which `aiplane preview` and `aiplane up` always give), or on",
+        "every update of an organization that enforces the pack from Pulumi Cloud. The engine hands the pack the",
+        "stack's resources; `aiplane.synth.analyzer` turns them into the graph the offline engine produces (the state",
+        "narrowed to the inputs the SDK classes take, the engine's default providers dropped, values not yet known",
+        "during a preview read as the offline placeholder), and from there it is `aiplane check`: the same export,",
+        "the same checkov worker, the same aiplane checks, profile and waivers (`aiplane.policy.crossguard`).",
+        "",
+        "pulumi-policy sets an enforcement level per policy, not per violation, so the pack has two stack policies",
+        f"over one judgement: `{MANDATORY_POLICY}` (mandatory) reports each unwaived failure the stack's profile",
+        f"makes mandatory, and fails the update; `{ADVISORY_POLICY}` (advisory) reports the advisory ones and lets",
+        "it through. Each violation sits on its resource's URN and names the check, its title, its guideline and",
+        "the stack-file section that configures the resource. Whatever keeps the gate from judging (no checkov, a",
+        "stack file that does not validate, a resource type the export does not map) is one mandatory violation",
+        "that says why: the pack fails closed as `aiplane check` does (exit 3 there). A stack of another project",
+        "(an organization-wide policy group) is reported not applicable. The pack judges the project it sits in,",
+        "or `$AIPLANE_PROJECT_DIR` (needed where Pulumi Cloud installs the pack in its own folder).",
+        "",
+        "What the engine does not tell an analyzer, the pack cannot know: the line of component code that built a",
+        "resource (its findings point at the stack file alone), and the `retainOnDelete` and `replaceOnChanges`",
+        "options (no rule reads them). `tests/policy/test_pack.py` serves the pack as the Pulumi CLI does, sends it",
+        "each shipped stack and each insecure variant as the engine would, and requires the findings `aiplane",
+        "check` reports, at the levels the profiles give.",
+        "",
+    ]
+
+
 def render_policy_docs(project_dir: Path) -> str:
     catalog = in_order([*load_check_catalog(project_dir / "policies" / "checks"), *graph_check_catalog(), *change_check_catalog()])
     stacks = known_stacks(project_dir / "stacks")
@@ -43,6 +78,7 @@ def render_policy_docs(project_dir: Path) -> str:
         "creates things in, which component built what) or span resources checkov judges one at a time. The",
         "`AIP_CHG_*` checks run in `aiplane diff`, on what a change does to the base commit it is compared with.",
         "",
+        *_two_engines(),
         "## Profiles",
         "",
         "| stack | mandatory | advisory |",

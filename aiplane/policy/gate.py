@@ -6,6 +6,7 @@ caller already holds.
 """
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -31,7 +32,9 @@ from aiplane.policy.profiles import (
     load_waivers,
     refuse_unknown_checks,
 )
-from aiplane.policy.scanner import CheckovSession, EngineError, Scan
+from aiplane.policy.scan_cache import open_cache
+from aiplane.policy.scan_tasks import plan_stack_scan
+from aiplane.policy.scanner import CheckovSession, EngineError, default_jobs
 from aiplane.synth.graph import GraphResource, ResourceGraph
 
 
@@ -77,11 +80,23 @@ class StackResult:
         return sum(1 for finding in self.findings if finding.status == status)
 
 
+@dataclass(frozen=True)
+class ScanStats:
+    """How much of the scan checkov ran: `scanned` resources and manifests (neighbours a cut plan carried
+    included) out of `exported`, and the cache's hits and misses."""
+
+    exported: int = 0
+    scanned: int = 0
+    cache_hits: int = 0
+    cache_misses: int = 0
+
+
 @dataclass
 class GateReport:
     stacks: list[StackResult]
     catalog: list[CheckInfo]
     checkov_version: str
+    scan: ScanStats = field(default_factory=ScanStats)
 
     @property
     def findings(self) -> list[Finding]:
@@ -92,7 +107,7 @@ class GateReport:
         return 1 if any(finding.violation for finding in self.findings) else 0
 
 
-def _display_ids(build: StackArtifacts) -> dict[str, str]:
+def display_ids(build: StackArtifacts) -> dict[str, str]:
     """Each resource's name in findings: its Terraform address or its manifest's checkov id, as checkov
     reports them, else (what neither export holds, such as a Helm release) `<type>::<name>`."""
     ids = {resource.urn: f"{resource.type}::{resource.name}" for resource in build.graph.resources}
@@ -203,42 +218,74 @@ def load_policy_inputs(project_dir: Path, environments: list[str], today: date |
     )
 
 
-def run_gate(project_dir: Path, environments: list[str], today: date | None = None) -> GateReport:
+@dataclass(frozen=True)
+class ScanOptions:
+    """How the gate runs checkov: `jobs` worker processes (default: one per core), and whether the scan cache
+    in `.aiplane-cache/` answers what it already holds."""
+
+    jobs: int | None = None
+    cache: bool = True
+
+
+def own_checks(inputs: PolicyInputs) -> list[CheckInfo]:
+    return [*inputs.graph_checks, *inputs.change_checks]
+
+
+def _session(inputs: PolicyInputs, options: ScanOptions) -> CheckovSession:
+    # Started before synthesis: the workers import checkov and load the checks meanwhile.
+    return CheckovSession(inputs.project_dir, jobs=options.jobs or default_jobs(), checks_dir=inputs.checks_dir)
+
+
+def run_gate(project_dir: Path, environments: list[str], today: date | None = None, options: ScanOptions = ScanOptions()) -> GateReport:
     """`aiplane check --stack`: synthesize and write each stack's artifacts, then judge them."""
     inputs = load_policy_inputs(project_dir, environments, today)
-    session = CheckovSession(project_dir)  # imports checkov while the stacks synthesize
+    session = _session(inputs, options)
     try:
         stacks = [plan_stack(project_dir, environment) for environment in environments]
-        return _judge(session, inputs, stacks)
+        return _judge(session, inputs, stacks, options)
     finally:
         session.abandon()
 
 
-def check_stacks(project_dir: Path, stacks: list[StackArtifacts], today: date | None = None) -> GateReport:
+def check_stacks(project_dir: Path, stacks: list[StackArtifacts], today: date | None = None, options: ScanOptions = ScanOptions()) -> GateReport:
     """Judge stacks a caller has already synthesized and written (`write_artifacts`), by the project's policy."""
     inputs = load_policy_inputs(project_dir, [stack.environment for stack in stacks], today)
-    session = CheckovSession(project_dir)
+    session = _session(inputs, options)
     try:
-        return _judge(session, inputs, stacks)
+        return _judge(session, inputs, stacks, options)
     finally:
         session.abandon()
 
 
-def _judge(session: CheckovSession, inputs: PolicyInputs, stacks: list[StackArtifacts]) -> GateReport:
-    scans = [
-        Scan(stack.environment, plan=stack.tfplan, manifests=stack.manifests_dir if stack.manifests else None)
-        for stack in stacks
-    ]
-    raw = session.run(scans, inputs.checks_dir, {check.id for check in inputs.checkov_checks})
+def _scan(session: CheckovSession, inputs: PolicyInputs, stacks: list[StackArtifacts], options: ScanOptions) -> dict:
+    """checkov's answer for `stacks`, one scan per stack as the gate verifies it, from the workers and the cache."""
+    cache = open_cache(inputs.project_dir, session.python, inputs.checks_dir) if options.cache else None
+    with tempfile.TemporaryDirectory(prefix="aiplane-scan-") as scratch:
+        planned = [plan_stack_scan(stack, Path(scratch), cache) for stack in stacks]
+        raw = session.run([scan for stack_scan in planned for scan in stack_scan.scans], inputs.checks_dir, {check.id for check in inputs.checkov_checks})
+    answers = raw["scans"]
+    raw["scans"] = {stack_scan.stack: stack_scan.merge(answers) for stack_scan in planned}
     for stack in stacks:
         if stack.graph.custom_resources and not raw["scans"][stack.environment]["results"]:
             raise EngineError(f"checkov reported no result at all for stack {stack.environment}; refusing to call that a pass")
     verify_answer(raw, stacks, inputs.checkov_checks)
-    own = [*inputs.graph_checks, *inputs.change_checks]
-    refuse_unknown_checks(inputs.project_dir, inputs.profiles, inputs.waivers, {*raw["check_ids"], *(check.id for check in own)})
+    # Stored once the answer is verified, and the catalog it came with accepted (refuse_unknown_checks).
+    refuse_unknown_checks(inputs.project_dir, inputs.profiles, inputs.waivers, {*raw["check_ids"], *(check.id for check in own_checks(inputs))})
+    if cache is not None:
+        for stack_scan in planned:
+            stack_scan.store(answers, cache)
+    exported = sum(len(stack.plan["planned_values"]["root_module"]["resources"]) + len(stack.manifests) for stack in stacks)
+    raw["stats"] = ScanStats(
+        exported, sum(stack_scan.scanned_resources for stack_scan in planned), cache.hits if cache else 0, cache.misses if cache else 0
+    )
+    return raw
+
+
+def _judge(session: CheckovSession, inputs: PolicyInputs, stacks: list[StackArtifacts], options: ScanOptions) -> GateReport:
+    raw = _scan(session, inputs, stacks, options)
     results = []
     for stack in stacks:
-        ids = _display_ids(stack)
+        ids = display_ids(stack)
         found = [*raw["scans"][stack.environment]["results"], *_graph_results(stack, ids, inputs.profiles[stack.environment])]
         results.append(StackResult(stack.environment, stack.spec.source, _findings(stack, ids, found, inputs.profiles[stack.environment], inputs.waivers)))
-    return GateReport(results, inputs.catalog, raw["checkov_version"])
+    return GateReport(results, inputs.catalog, raw["checkov_version"], raw["stats"])

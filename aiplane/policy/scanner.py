@@ -22,6 +22,14 @@ from aiplane.errors import AiplaneError
 WORKER = Path(__file__).with_name("worker.py")
 DEFAULT_TIMEOUT_SECONDS = 300
 CHECKOV_OVERRIDE = "AIPLANE_CHECKOV"
+JOBS_OVERRIDE = "AIPLANE_JOBS"
+ANSWER_FIELDS = frozenset({"checkov_version", "loaded_custom_checks", "check_ids", "custom_checks", "checked_types", "faults", "scans"})
+
+
+def default_jobs() -> int:
+    """Worker processes a gate run uses: `$AIPLANE_JOBS` if set, else one per core."""
+    configured = os.environ.get(JOBS_OVERRIDE, "")
+    return int(configured) if configured.isdigit() and int(configured) > 0 else os.cpu_count() or 1
 
 
 class EngineError(AiplaneError):
@@ -32,9 +40,13 @@ class EngineError(AiplaneError):
 
 @dataclass(frozen=True)
 class Scan:
+    """One checkov run: a Terraform plan, a folder of manifests, or both. `cost` (the resources in it) is what
+    the scans are shared out among the workers by."""
+
     name: str
     plan: Path | None = None
     manifests: Path | None = None
+    cost: int = 1
 
 
 def checkov_python(project_dir: Path) -> Path:
@@ -49,31 +61,26 @@ def checkov_python(project_dir: Path) -> Path:
 
 
 class CheckovSession:
-    """Starts checkov's worker at once, so that its imports overlap the synthesis that runs meanwhile."""
+    """Starts checkov's worker at once, so that its imports (and the loading of the checks folder, where it
+    is named) overlap the synthesis that runs meanwhile; `run` hands it the scans in `jobs` shares, which it
+    runs at once in forked copies of itself."""
 
-    def __init__(self, project_dir: Path, timeout: float = DEFAULT_TIMEOUT_SECONDS):
+    def __init__(self, project_dir: Path, timeout: float = DEFAULT_TIMEOUT_SECONDS, jobs: int = 1, checks_dir: Path | None = None):
         self.timeout = timeout
+        self.jobs = max(1, jobs)
         self.python = checkov_python(project_dir)
         environment = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "LOG_LEVEL": "ERROR", "PYTHONDONTWRITEBYTECODE": "1"}
-        self.process = subprocess.Popen(
-            [str(self.python), str(WORKER)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=environment,
-        )
+        command = [str(self.python), str(WORKER), *([str(checks_dir)] if checks_dir else [])]
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
 
     def run(self, scans: list[Scan], external_checks_dir: Path, expected_custom_checks: set[str]) -> dict[str, Any]:
-        job = {
+        job = json.dumps({
             "external_checks_dir": str(external_checks_dir),
-            "scans": [
-                {"name": s.name, "plan": str(s.plan) if s.plan else None, "manifests": str(s.manifests) if s.manifests else None}
-                for s in scans
-            ],
-        }
+            "scans": [_job_scan(scan) for scan in scans],
+            "shares": [[_job_scan(scan) for scan in share] for share in share_out(scans, self.jobs) if share],
+        })
         try:
-            stdout, stderr = self.process.communicate(json.dumps(job), timeout=self.timeout)
+            stdout, stderr = self.process.communicate(job, timeout=self.timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.communicate()
@@ -85,23 +92,41 @@ class CheckovSession:
             result = json.loads(stdout)
         except json.JSONDecodeError:
             raise EngineError("checkov's worker printed something other than its JSON report") from None
-        shape = {"checkov_version", "loaded_custom_checks", "check_ids", "custom_checks", "checked_types", "faults", "scans"}
-        if not isinstance(result, dict) or shape - set(result) or not all(
+        if not isinstance(result, dict) or ANSWER_FIELDS - set(result) or not all(
             isinstance(scan, dict) and {"results", "parsing_errors", "ledger"} <= set(scan) for scan in result["scans"].values()
         ):
             raise EngineError("checkov's worker answered without the fields the gate verifies (a different worker?)")
         missing = expected_custom_checks - set(result["loaded_custom_checks"])
         if missing:
             raise EngineError(f"checkov did not load these aiplane checks: {', '.join(sorted(missing))} (see `--debug`)")
+        absent = [scan.name for scan in scans if scan.name not in result["scans"]]
+        if absent:
+            raise EngineError(f"checkov's worker answered nothing for the scan {absent[0]} (a different worker?)")
         for name, scan in result["scans"].items():
             if scan["parsing_errors"]:
-                raise EngineError(f"checkov could not parse {', '.join(scan['parsing_errors'])} for stack {name}")
+                raise EngineError(f"checkov could not parse {', '.join(scan['parsing_errors'])} for stack {name.split('/')[0]}")
         return result
 
     def abandon(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
             self.process.communicate()
+
+
+def _job_scan(scan: Scan) -> dict[str, str | None]:
+    return {"name": scan.name, "plan": str(scan.plan) if scan.plan else None, "manifests": str(scan.manifests) if scan.manifests else None}
+
+
+def share_out(scans: list[Scan], shares: int) -> list[list[Scan]]:
+    """The scans in `shares` groups of about equal cost: each, the costliest first, to the group that costs
+    least so far."""
+    groups: list[list[Scan]] = [[] for _ in range(shares)]
+    totals = [0] * shares
+    for scan in sorted(scans, key=lambda s: (-s.cost, s.name)):
+        lightest = totals.index(min(totals))
+        groups[lightest].append(scan)
+        totals[lightest] += scan.cost
+    return groups
 
 
 def run_checkov(project_dir: Path, scans: list[Scan], external_checks_dir: Path, expected_custom_checks: set[str]) -> dict[str, Any]:

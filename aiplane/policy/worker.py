@@ -2,8 +2,11 @@
 
 Started before the stack is synthesized, it spends the wait importing checkov (most of checkov's start-up);
 then it reads one job from stdin, runs checkov's terraform_plan and kubernetes runners as a library, and
-writes one JSON document to stdout. Everything checkov logs goes to stderr.
-Job:    {"external_checks_dir": str, "scans": [{"name": str, "plan": str | null, "manifests": str | null}]}
+writes one JSON document to stdout. Everything checkov logs goes to stderr. A job may split its scans into
+shares, one per core: the worker forks a copy of itself (checkov imported, checks loaded) for each share
+but the first, so each copy runs its scans one after another, without checkov's own process pool.
+Job:    {"external_checks_dir": str, "scans": [{"name": str, "plan": str | null, "manifests": str | null}],
+         "shares": [[scan, ...], ...] (optional: the scans in groups, each run by a forked copy at once)}
 Result: {"checkov_version": str, "loaded_custom_checks": [ids], "check_ids": [every registered id],
          "custom_checks": {id: {"types": [...], "ledgered": bool}}, "checked_types": [types some check applies to],
          "faults": ["Failed to run check ..."],
@@ -19,6 +22,9 @@ import sys
 import tempfile
 
 os.environ.setdefault("BC_SKIP_MAPPING", "TRUE")  # never call the vendor API: there is no network, and no need
+# checkov forks a process per core to parse files, once per scan; a worker runs many small scans (one per
+# namespace) beside other workers, where the forks cost more than the parsing they share out.
+os.environ["CHECKOV_PARALLELIZATION_TYPE"] = "none"
 # A one-shot process: the cyclic collector would only rescan checkov's large heap while it imports and
 # builds its graph (about 0.6 s of a production scan); the process exits when the scan is done.
 gc.disable()
@@ -40,8 +46,6 @@ def records(report):
                 "check_name": check.check_name,
                 "result": state,
                 "resource": check.resource,
-                "file_path": check.file_path,
-                "file_line_range": check.file_line_range,
                 "guideline": check.guideline,
             }
 
@@ -62,7 +66,19 @@ class FaultLog(logging.Handler):
             self.faults.append(message)
 
 
-def scan(job_scan, external_checks_dir):
+def load_checks(external_checks_dir):
+    """Every check, checkov's and aiplane's, into checkov's registries, before any scan: a worker's scans then
+    pass no checks folder (checkov would import it again for each), and a worker whose scans all came from
+    the cache still reports the whole catalog."""
+    for registry in (resource_registry, kubernetes_registry):
+        registry.load_external_checks(external_checks_dir)
+    for framework in ("terraform", "kubernetes"):
+        graph_registry = get_graph_checks_registry(framework)
+        graph_registry.load_external_checks(external_checks_dir)
+        graph_registry.load_checks()
+
+
+def scan(job_scan):
     results, parsing_errors = [], []
     with tempfile.NamedTemporaryFile(prefix="aiplane-ledger-", suffix=".jsonl", delete=False) as handle:
         ledger_path = handle.name
@@ -72,7 +88,7 @@ def scan(job_scan, external_checks_dir):
             report = PlanRunner().run(
                 root_folder=None,
                 files=[job_scan["plan"]],
-                external_checks_dir=[external_checks_dir],
+                external_checks_dir=None,
                 runner_filter=RunnerFilter(framework=["terraform_plan"], download_external_modules=False),
             )
             results += records(report)
@@ -80,7 +96,7 @@ def scan(job_scan, external_checks_dir):
         if job_scan.get("manifests"):
             report = KubernetesRunner().run(
                 root_folder=job_scan["manifests"],
-                external_checks_dir=[external_checks_dir],
+                external_checks_dir=None,
                 runner_filter=RunnerFilter(framework=["kubernetes"], download_external_modules=False),
             )
             results += records(report)
@@ -112,11 +128,46 @@ def is_ledgered(check):
     return any(cls.__name__ == "Ledgered" and cls.__module__.rsplit(".", 1)[-1] == "aip_support" for cls in type(check).__mro__)
 
 
+def run_shares(shares, faults):
+    """Run the first share here and each other in a forked copy of this process: the copies start with
+    checkov imported and every check loaded, which is most of a worker's start-up, at no cost."""
+    children = []
+    for share in shares[1:]:
+        with tempfile.NamedTemporaryFile(prefix="aiplane-share-", suffix=".json", delete=False) as handle:
+            answer_path = handle.name
+        pid = os.fork()
+        if pid == 0:  # the copy: run its share, write its answer, and leave without running the parent's exit
+            code = 1
+            try:
+                answer = {"scans": {item["name"]: scan(item) for item in share}, "faults": faults.faults}
+                with open(answer_path, "w", encoding="utf-8") as out:
+                    out.write(json.dumps(answer))
+                code = 0
+            finally:
+                os._exit(code)
+        children.append((pid, answer_path))
+    scans = {item["name"]: scan(item) for item in shares[0]} if shares else {}
+    for pid, answer_path in children:
+        _, status = os.waitpid(pid, 0)
+        try:
+            if status != 0:
+                raise RuntimeError(f"a forked scan worker exited with status {status}")
+            with open(answer_path, encoding="utf-8") as answer_file:
+                answer = json.load(answer_file)
+        finally:
+            os.unlink(answer_path)
+        scans.update(answer["scans"])
+        faults.faults += [fault for fault in answer["faults"] if fault not in faults.faults]
+    return scans
+
+
 def main():
     job = json.loads(sys.stdin.read())
     faults = FaultLog()
     logging.getLogger().addHandler(faults)
-    scans = {item["name"]: scan(item, job["external_checks_dir"]) for item in job["scans"]}
+    if not CHECKS_PRELOADED:
+        load_checks(job["external_checks_dir"])
+    scans = run_shares(job.get("shares") or [job["scans"]], faults)
     custom, checked_types, check_ids = {}, set(), set()
     for check, entity in registered_checks():
         check_ids.add(check.id)
@@ -140,6 +191,11 @@ def main():
     sys.__stdout__.write(document)
     sys.__stdout__.flush()
 
+
+# The gate names the checks folder on the command line, so that loading it overlaps the stack's synthesis too.
+CHECKS_PRELOADED = len(sys.argv) > 1
+if CHECKS_PRELOADED:
+    load_checks(sys.argv[1])
 
 if __name__ == "__main__":
     main()

@@ -79,6 +79,18 @@ class ResourceGraph:
             parent = candidate.parent
         return None
 
+    def in_namespace(self, namespace: str) -> list[GraphResource]:
+        """The Kubernetes objects whose metadata puts them in `namespace`. Tenant rules ask this for every
+        tenant: an index, built on the first question, keeps them linear in tenants (a scan of the graph per
+        question was 18 s of a 200-tenant check)."""
+        if not hasattr(self, "_by_namespace"):
+            self._by_namespace: dict[str, list[GraphResource]] = {}
+            for resource in self.resources:
+                metadata = resource.inputs.get("metadata") if resource.type.startswith("kubernetes:") else None
+                if isinstance(metadata, dict) and metadata.get("namespace") is not None:
+                    self._by_namespace.setdefault(metadata["namespace"], []).append(resource)
+        return self._by_namespace.get(namespace, [])
+
     def children(self, urn: str | None) -> list[GraphResource]:
         return [resource for resource in self.resources if resource.parent == urn]
 

@@ -18,6 +18,7 @@ FILE_NAME = re.compile(r"\.(py|ya?ml|json|md|toml|txt|sh|cfg|ini|sarif|xml|rs|go
 NOT_PROJECT_FILES = {
     # What aiplane writes (build/ is ignored by git).
     "build/": "aiplane plan's output folder", "build/diff_base/": "aiplane diff's scratch copy of the base",
+    ".aiplane-cache/": "aiplane check's scan cache (it ignores itself for git)",
     "graph.json": "written by aiplane plan", "summary.json": "written by aiplane plan", "DIR/k8s/": "written by aiplane plan --out DIR",
     # Files of other software, named where the docs cite them.
     "settings.json": "VS Code's settings", "src/settings.rs": "a file of an upstream project the README credits",

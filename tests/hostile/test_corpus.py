@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aiplane.cli import app
+from aiplane.policy.scan_cache import CACHE_FOLDER
 from tests.hostile.corpus import CORPUS, Hostile
 
 KINDS = ("stack", "blueprint", "set", "waiver", "profile", "flag")
@@ -34,8 +35,10 @@ def apply(case: Hostile, project: Path) -> None:
 
 
 def snapshot(project: Path, outputs: tuple[str, ...] = ()) -> dict[str, tuple[bytes, int]]:
-    """Every file under the project (checkov's linked virtualenv and the folders in `outputs` aside): its
-    bytes and its mode."""
+    """Every file under the project (checkov's linked virtualenv, the scan cache and the folders in `outputs`
+    aside): its bytes and its mode. The cache is the machine's, not the project's: a gate run that judged
+    the stack adds checkov's answers to it (each entry whole) even where the command then refuses its input."""
+    outputs = (*outputs, CACHE_FOLDER)
     files = {}
     for folder, subfolders, names in os.walk(project):
         subfolders[:] = [

@@ -81,8 +81,9 @@ def test_an_answer_shorter_than_the_scan_is_an_engine_failure(project_copy, tmp_
     worker = Path(__file__).resolve().parents[2] / "aiplane" / "policy" / "worker.py"
     checkov_python = project_copy / ".venv-checkov" / "bin" / "python"
     cut = (
-        "import json, sys; answer = json.load(sys.stdin); scan = answer['scans']['dev'];"
-        " scan['results'] = [r for r in scan['results'] if r['result'] == 'PASSED'][:1]; print(json.dumps(answer))"
+        "import json, sys; answer = json.load(sys.stdin); scans = list(answer['scans'].values());"
+        " [scan.update(results=[r for r in scan['results'] if r['result'] == 'PASSED'][:1] if scan is scans[0] else []) for scan in scans];"
+        " print(json.dumps(answer))"
     )
     script = f'"{checkov_python}" "{worker}" | "{checkov_python}" -c "{cut}"\n'
     monkeypatch.setenv("AIPLANE_CHECKOV", fake_checkov(tmp_path, f"shift; {script}"))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import xml.etree.ElementTree as ET
 from datetime import date
 
@@ -12,16 +13,10 @@ from typer.testing import CliRunner
 
 from aiplane.cli import app
 from aiplane.errors import InputError
-from aiplane.policy.gate import run_gate
 from aiplane.policy.profiles import Profile, load_waivers
 from tests.conftest import PROJECT_DIR
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def shipped_report():
-    return run_gate(PROJECT_DIR, ["dev", "staging", "prod"])
 
 
 def test_shipped_stacks_pass_their_profiles(shipped_report):
@@ -302,16 +297,30 @@ def test_pull_request_workflow_runs_the_gate_and_uploads_sarif():
     upload = next(step for step in steps if step.get("uses", "").startswith("github/codeql-action/upload-sarif"))
     assert upload["with"]["sarif_file"] == "aiplane.sarif"
     assert workflow["permissions"]["security-events"] == "write"
+    # The scan cache: a pull request restores its base commit's, and only runs on main ever save one.
+    restore = next(step for step in steps if step.get("uses", "").startswith("actions/cache/restore"))
+    assert restore["with"] == {"path": ".aiplane-cache", "key": "aiplane-scan-${{ github.event.pull_request.base.sha }}", "restore-keys": "aiplane-scan-"}
+    saves = [step for step in steps if step.get("uses", "").startswith(("actions/cache/save", "actions/cache@")) and ".aiplane-cache" in step["with"]["path"]]
+    assert len(saves) == 1 and "github.event_name == 'push'" in saves[0]["if"]
     (hook,) = read_yaml(PROJECT_DIR / ".pre-commit-hooks.yaml")
     assert hook["entry"] == "aiplane check --all" and hook["pass_filenames"] is False
 
 
 def checkov_answering(project, tmp_path, dev_scan):
-    """A fake checkov that loads every aiplane check and answers `dev_scan` for the dev stack."""
+    """A fake checkov that loads every aiplane check and answers `dev_scan` for each scan of the job (the gate
+    scans a stack in pieces: its plan, and each namespace's manifests)."""
     from aiplane.policy.catalog import load_check_catalog
 
     loaded = sorted(check.id for check in load_check_catalog(project / "policies" / "checks"))
-    return fake_checkov(tmp_path, f"cat >/dev/null; echo '{json.dumps(worker_answer(loaded, {'dev': {'ledger': [], **dev_scan}}))}'\n")
+    answer = worker_answer(loaded, {})
+    script = tmp_path / "answer.py"
+    script.write_text(
+        "import json, sys\n"
+        f"answer = {answer!r}\n"
+        "answer['scans'] = {scan['name']: " + repr({"ledger": [], **dev_scan}) + " for scan in json.load(sys.stdin)['scans']}\n"
+        "print(json.dumps(answer))\n"
+    )
+    return fake_checkov(tmp_path, f'exec "{sys.executable}" "{script}"\n')
 
 
 @pytest.mark.parametrize(

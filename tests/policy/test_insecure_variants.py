@@ -6,13 +6,13 @@ from __future__ import annotations
 import copy
 import shutil
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
 from aiplane.artifacts import render_artifacts, write_artifacts
-from aiplane.policy.gate import Finding, check_stacks
+from aiplane.policy.gate import Finding, GateReport, check_stacks
 from aiplane.synth.graph import GraphResource, ResourceGraph
 from tests.conftest import PROJECT_DIR, copy_project, synthesized
 
@@ -80,20 +80,36 @@ def project_with_variants(target: Path, count: int) -> Path:
     return project
 
 
+@dataclass(frozen=True)
+class Variants:
+    project: Path  # a copy of the project where stack prod-N is prod under another name
+    graphs: dict[str, ResourceGraph]  # each variant's graph, as stack prod-N
+    report: GateReport  # what `aiplane check` reports on them
+
+
 @pytest.fixture(scope="module")
-def violations(tmp_path_factory) -> dict[str, list[Finding]]:
-    """Each variant's mandatory violations, from one gate run over all of them."""
+def variants(tmp_path_factory) -> Variants:
+    """Every variant, judged in one gate run."""
     spec, graph = synthesized("prod")
     project = project_with_variants(tmp_path_factory.mktemp("project"), len(VARIANTS))
-    stacks = []
-    for index, (change, _) in enumerate(VARIANTS.values()):
+    stacks, graphs = [], {}
+    for index, (name, (change, _)) in enumerate(VARIANTS.items()):
         resources = [changed for resource in graph.resources if (changed := change(resource)) is not None]
         assert resources != graph.resources, f"variant {index} changed nothing"
         variant = replace(spec, environment=f"prod-{index}")
-        artifacts = render_artifacts(variant, ResourceGraph(graph.project, variant.environment, resources))
+        # As the engine would name it: stack prod-N's URNs say prod-N.
+        graphs[name] = ResourceGraph.from_json(
+            ResourceGraph(graph.project, variant.environment, resources).to_json().replace("urn:pulumi:prod::", f"urn:pulumi:{variant.environment}::")
+        )
+        artifacts = render_artifacts(variant, graphs[name])
         stacks.append(write_artifacts(artifacts, tmp_path_factory.mktemp(f"variant-{index}")))
-    report = check_stacks(project, stacks)
-    return {name: [f for f in result.findings if f.violation] for name, result in zip(VARIANTS, report.stacks, strict=True)}
+    return Variants(project, graphs, check_stacks(project, stacks))
+
+
+@pytest.fixture(scope="module")
+def violations(variants) -> dict[str, list[Finding]]:
+    """Each variant's mandatory violations."""
+    return {name: [f for f in result.findings if f.violation] for name, result in zip(VARIANTS, variants.report.stacks, strict=True)}
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -157,3 +173,16 @@ def test_an_audit_lock_below_the_profiles_floor_in_the_stack_file_is_refused_at_
         "stacks/Pulumi.prod.yaml: aiplane:platform.storage.buckets.audit.objectLock.retentionDays: 1 is below the 365 days "
         "policies/profiles/prod.yaml requires"
     ]
+
+
+def test_the_policy_pack_reports_each_variant_as_aiplane_check_does(variants):
+    """The CrossGuard pack, sent each variant as the engine would send it, reports the same findings at the
+    same levels: the variant's violation as mandatory, nothing the check does not report."""
+    from tests.policy.engine_stand_in import running_pack
+    from tests.policy.test_pack import judged, reported
+
+    with running_pack(variants.project / "policies" / "pack") as pack:
+        for name, graph in variants.graphs.items():
+            found = reported(pack.analyze_stack(graph), graph)
+            assert found == judged(variants.report, graph.stack), name
+            assert ("mandatory", VARIANTS[name][1]) in {(level, check) for level, check, _ in found}, name

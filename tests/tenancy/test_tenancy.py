@@ -2,6 +2,7 @@
 bad inputs they refuse (exit 2, one line, the stack file untouched)."""
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -164,9 +165,11 @@ def test_a_quota_no_shared_pool_can_fill_is_refused(project_copy):
 def test_blueprints_list_and_show(project_copy):
     listed = runner.invoke(app, ["blueprints", "list"])
     assert listed.exit_code == 0 and all(name in listed.stdout for name in BLUEPRINTS)
+    assert "USD/month" in listed.stdout
     # managed-api at its defaults: no resources of its own, a 500 USD per 30 days gateway key.
-    row = next(line for line in listed.stdout.splitlines() if "managed-api" in line)
-    assert "USD/month" in listed.stdout and row.split("│")[-2].strip() == "500"
+    listed_json = runner.invoke(app, ["blueprints", "list", "--json"])
+    managed = next(entry for entry in json.loads(listed_json.stdout)["blueprints"] if entry["name"] == "managed-api")
+    assert managed["usdPerMonth"] == 500
     shown = runner.invoke(app, ["blueprints", "show", "training"])
     assert shown.exit_code == 0 and "maxNodes" in shown.stdout and "isolation: dedicated-pool" in shown.stdout
     plan_fails_with(

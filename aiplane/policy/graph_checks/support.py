@@ -134,8 +134,5 @@ def tenant_namespaces(graph: ResourceGraph) -> Iterator[tuple[GraphResource, str
 
 def objects_in(graph: ResourceGraph, namespace: str, resource_type: str | None = None) -> list[GraphResource]:
     """The Kubernetes objects the stack puts in `namespace` (of one type, if given)."""
-    return [
-        resource for resource in graph.resources
-        if resource.type.startswith("kubernetes:") and metadata(resource).get("namespace") == namespace
-        and (resource_type is None or resource.type == resource_type)
-    ]
+    found = graph.in_namespace(namespace)
+    return found if resource_type is None else [resource for resource in found if resource.type == resource_type]

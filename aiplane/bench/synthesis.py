@@ -1,5 +1,5 @@
-"""`make bench`: plan wall time per stack and for a stack of 20 GPU pools, check time against checkov alone,
-synthesis throughput at two sizes, and capacity-planner runs per second.
+"""`make bench`, first part: plan wall time per stack and for a stack of 20 GPU pools, synthesis throughput
+at two sizes, and capacity-planner runs per second (the gate's figures are `aiplane.bench.scale`'s).
 
 Wall times are whole `aiplane plan` processes (interpreter start, imports, synthesis, writing files), the
 figure a user waits for; throughput is measured in one process so that it shows how synthesis alone
@@ -23,13 +23,11 @@ from aiplane.planning.capacity import ServedModel, plan_model
 from aiplane.planning.instances import load_instance_catalog
 from aiplane.synth.engine import synthesize
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 PLAN_RUNS = 5
 THROUGHPUT_RUNS = 3
 SIZES = (200, 2000)
 PROD_TARGET_SECONDS = 10.0
-CHECK_RUNS = 5
-CHECK_RATIO_TARGET = 1.3
 GPU_POOLS = 20
 PLANNER_SECONDS = 2.0
 # (profile, instance type, extra pool keys) cycled to make the 20-pool stack: every profile and both modes.
@@ -82,25 +80,6 @@ def timed(command: list[str], ok_codes: tuple[int, ...] = (0,)) -> float:
     if completed.returncode not in ok_codes:
         raise SystemExit(f"{' '.join(command)} exited {completed.returncode}: {completed.stderr.decode()[-500:]}")
     return elapsed
-
-
-def check_against_checkov(stack: str = "prod") -> tuple[float, float]:
-    """`aiplane check` end to end against the checkov CLI alone on the files that check exported."""
-    check = [sys.executable, "-m", "aiplane", "check", "--stack", stack, "--format", "json"]
-    timed(check)  # writes build/<stack>/ for checkov's own runs
-    out = PROJECT_DIR / "build" / stack
-    checkov = [str(PROJECT_DIR / ".venv-checkov" / "bin" / "checkov"), "--skip-download", "--quiet", "-o", "json"]
-    checkov += ["--external-checks-dir", str(PROJECT_DIR / "policies" / "checks"), "-f", str(out / "tfplan.json")]
-    frameworks = ["terraform_plan"]
-    if any((out / "k8s").glob("*.yaml")):
-        checkov += ["-d", str(out / "k8s")]
-        frameworks.append("kubernetes")
-    checkov += ["--framework", *frameworks]
-    check_times, checkov_times = [], []
-    for _ in range(CHECK_RUNS):  # interleaved, so both see the same machine
-        check_times.append(timed(check))
-        checkov_times.append(timed(checkov, ok_codes=(0, 1)))
-    return statistics.median(check_times), statistics.median(checkov_times)
 
 
 def gpu_pools_project(scratch: Path) -> Path:
@@ -178,11 +157,6 @@ def main() -> None:
     rates = [planner_runs_per_second() for _ in range(3)]
     print(f"capacity planner: {statistics.median(rates):,.0f} plan_model runs/s (median of 3 runs of {PLANNER_SECONDS:.0f} s)")
 
-    check_seconds, checkov_seconds = check_against_checkov()
-    print(f"aiplane check --stack prod against checkov alone on the same files, median of {CHECK_RUNS} interleaved runs")
-    print(f"  aiplane check {check_seconds:.2f} s · checkov {checkov_seconds:.2f} s")
-    print(f"  ratio {check_seconds / checkov_seconds:.2f} (target <= {CHECK_RATIO_TARGET})")
-
     print(f"synthesis throughput in one process, median of {THROUGHPUT_RUNS} runs")
     throughput(40)  # warm imports and the mocks runtime, so the first size is not charged for them
     rates = {}
@@ -193,5 +167,3 @@ def main() -> None:
     print(f"  time ratio {large}/{small}: {(large / rates[large]) / (small / rates[small]):.1f}x for {large // small}x the resources")
 
 
-if __name__ == "__main__":
-    main()
