@@ -220,19 +220,15 @@ def load_policy_inputs(project_dir: Path, environments: list[str], today: date |
 
 @dataclass(frozen=True)
 class ScanOptions:
-    """How the gate runs checkov: `jobs` worker processes (default: one per core), and whether the scan cache
+    """How the gate runs checkov: `jobs` scans at once (default: `default_jobs()`), and whether the scan cache
     in `.aiplane-cache/` answers what it already holds."""
 
     jobs: int | None = None
     cache: bool = True
 
 
-def own_checks(inputs: PolicyInputs) -> list[CheckInfo]:
-    return [*inputs.graph_checks, *inputs.change_checks]
-
-
 def _session(inputs: PolicyInputs, options: ScanOptions) -> CheckovSession:
-    # Started before synthesis: the workers import checkov and load the checks meanwhile.
+    # Started before synthesis: the worker imports checkov and loads the checks meanwhile.
     return CheckovSession(inputs.project_dir, jobs=options.jobs or default_jobs(), checks_dir=inputs.checks_dir)
 
 
@@ -270,7 +266,7 @@ def _scan(session: CheckovSession, inputs: PolicyInputs, stacks: list[StackArtif
             raise EngineError(f"checkov reported no result at all for stack {stack.environment}; refusing to call that a pass")
     verify_answer(raw, stacks, inputs.checkov_checks)
     # Stored once the answer is verified, and the catalog it came with accepted (refuse_unknown_checks).
-    refuse_unknown_checks(inputs.project_dir, inputs.profiles, inputs.waivers, {*raw["check_ids"], *(check.id for check in own_checks(inputs))})
+    refuse_unknown_checks(inputs.project_dir, inputs.profiles, inputs.waivers, {*raw["check_ids"], *(check.id for check in [*inputs.graph_checks, *inputs.change_checks])})
     if cache is not None:
         for stack_scan in planned:
             stack_scan.store(answers, cache)

@@ -82,13 +82,18 @@ def cut_plan(plan: dict[str, Any], addresses: set[str]) -> dict[str, Any]:
 
 @dataclass
 class _Pending:
-    """A scan to run; the resources whose results count (None: all; the rest were only neighbours); and what
-    of its answer goes under which cache key (the resources whose results a key holds; None: all)."""
+    """A scan to run, and what of its answer goes under which cache key: the resources whose results a key
+    holds (None: all of the scan's)."""
 
     scan: Scan
-    keep: set[str] | None
     keys: dict[str, set[str] | None]
     owners: set[str] | None = None  # the resources results are reported on; any other name is PROVIDER's
+
+    @property
+    def keep(self) -> set[str] | None:
+        """The resources whose results count (None: all); the rest of a cut plan was only neighbours."""
+        held = list(self.keys.values())
+        return None if None in held else set().union(*held)
 
 
 @dataclass
@@ -191,7 +196,7 @@ def _plan_terraform(build: StackArtifacts, scratch: Path, cache: ScanCache | Non
         plan_file.write_text(json.dumps(cut_plan(build.plan, scanned), indent=2, sort_keys=True) + "\n", encoding="utf-8")
     stack_scan.scanned_resources += len(scanned)
     scan = Scan(f"{build.environment}/{PLAN_SCAN}", plan=plan_file, cost=len(scanned) + 1)
-    stack_scan.pending.append(_Pending(scan, set().union(*missed.values()), missed, set(entries)))
+    stack_scan.pending.append(_Pending(scan, missed, set(entries)))
 
 
 def _plan_kubernetes(build: StackArtifacts, scratch: Path, cache: ScanCache | None, stack_scan: StackScan) -> None:
@@ -204,4 +209,4 @@ def _plan_kubernetes(build: StackArtifacts, scratch: Path, cache: ScanCache | No
         for manifest in manifests:
             (folder / manifest.filename).write_text(render(manifest), encoding="utf-8")
         stack_scan.scanned_resources += len(manifests)
-        stack_scan.pending.append(_Pending(Scan(f"{build.environment}/k8s/{unit}", manifests=folder, cost=len(manifests)), None, {key: None}))
+        stack_scan.pending.append(_Pending(Scan(f"{build.environment}/k8s/{unit}", manifests=folder, cost=len(manifests)), {key: None}))

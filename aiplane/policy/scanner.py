@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiplane.errors import AiplaneError
+from aiplane.errors import AiplaneError, InputError
 
 WORKER = Path(__file__).with_name("worker.py")
 DEFAULT_TIMEOUT_SECONDS = 300
@@ -27,9 +27,13 @@ ANSWER_FIELDS = frozenset({"checkov_version", "loaded_custom_checks", "check_ids
 
 
 def default_jobs() -> int:
-    """Worker processes a gate run uses: `$AIPLANE_JOBS` if set, else one per core."""
-    configured = os.environ.get(JOBS_OVERRIDE, "")
-    return int(configured) if configured.isdigit() and int(configured) > 0 else os.cpu_count() or 1
+    """Scans a gate run runs at once (the worker's forked copies): `$AIPLANE_JOBS` if set, else one per core."""
+    configured = os.environ.get(JOBS_OVERRIDE)
+    if configured is None:
+        return os.cpu_count() or 1
+    if not configured.isdigit() or int(configured) < 1:
+        raise InputError(f"{JOBS_OVERRIDE}: {configured!r} is not a whole number of at least 1")
+    return int(configured)
 
 
 class EngineError(AiplaneError):
@@ -77,7 +81,7 @@ class CheckovSession:
         job = json.dumps({
             "external_checks_dir": str(external_checks_dir),
             "scans": [_job_scan(scan) for scan in scans],
-            "shares": [[_job_scan(scan) for scan in share] for share in share_out(scans, self.jobs) if share],
+            "shares": [[scan.name for scan in share] for share in share_out(scans, self.jobs) if share],
         })
         try:
             stdout, stderr = self.process.communicate(job, timeout=self.timeout)

@@ -6,7 +6,7 @@ writes one JSON document to stdout. Everything checkov logs goes to stderr. A jo
 shares, one per core: the worker forks a copy of itself (checkov imported, checks loaded) for each share
 but the first, so each copy runs its scans one after another, without checkov's own process pool.
 Job:    {"external_checks_dir": str, "scans": [{"name": str, "plan": str | null, "manifests": str | null}],
-         "shares": [[scan, ...], ...] (optional: the scans in groups, each run by a forked copy at once)}
+         "shares": [[scan name, ...], ...] (optional: the scans in groups, each run by a forked copy at once)}
 Result: {"checkov_version": str, "loaded_custom_checks": [ids], "check_ids": [every registered id],
          "custom_checks": {id: {"types": [...], "ledgered": bool}}, "checked_types": [types some check applies to],
          "faults": ["Failed to run check ..."],
@@ -22,8 +22,8 @@ import sys
 import tempfile
 
 os.environ.setdefault("BC_SKIP_MAPPING", "TRUE")  # never call the vendor API: there is no network, and no need
-# checkov forks a process per core to parse files, once per scan; a worker runs many small scans (one per
-# namespace) beside other workers, where the forks cost more than the parsing they share out.
+# checkov forks a process per core to parse files, once per scan; each copy of the worker runs many small
+# scans (one per namespace) beside the other copies, where those forks cost more than the parsing they share.
 os.environ["CHECKOV_PARALLELIZATION_TYPE"] = "none"
 # A one-shot process: the cyclic collector would only rescan checkov's large heap while it imports and
 # builds its graph (about 0.6 s of a production scan); the process exits when the scan is done.
@@ -167,7 +167,9 @@ def main():
     logging.getLogger().addHandler(faults)
     if not CHECKS_PRELOADED:
         load_checks(job["external_checks_dir"])
-    scans = run_shares(job.get("shares") or [job["scans"]], faults)
+    by_name = {item["name"]: item for item in job["scans"]}
+    shares = [[by_name[name] for name in share] for share in job["shares"]] if job.get("shares") else [job["scans"]]
+    scans = run_shares(shares, faults)
     custom, checked_types, check_ids = {}, set(), set()
     for check, entity in registered_checks():
         check_ids.add(check.id)

@@ -142,3 +142,15 @@ def test_shares_hold_every_scan_once_and_are_balanced(costs, workers):
     assert sorted(scan.name for share in shares for scan in share) == sorted(scan.name for scan in scans)
     totals = [sum(scan.cost for scan in share) for share in shares]
     assert max(totals) - min(totals) <= max(costs, default=0)
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1", ""])
+def test_a_bad_jobs_setting_is_refused_in_one_line(project_copy, monkeypatch, value):
+    from typer.testing import CliRunner
+
+    from aiplane.cli import app
+
+    monkeypatch.setenv("AIPLANE_JOBS", value)
+    result = CliRunner().invoke(app, ["check", "--stack", "dev"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [f"AIPLANE_JOBS: {value!r} is not a whole number of at least 1"]
