@@ -159,7 +159,7 @@ def served_token_prices(spec: StackSpec) -> dict[str, float]:
         if hourly is None:
             continue
         prices[model.name] = self_hosted_usd_per_token(
-            hourly, pool.gpus_per_node, peak.tensor_parallel, peak.batch_per_replica, peak.request_latency_s,
+            hourly, pool.gpus_per_node, peak.gpus_per_replica, peak.batch_per_replica, peak.request_latency_s,
             model.prompt_tokens, model.completion_tokens,
         )
     return prices

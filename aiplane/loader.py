@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from aiplane.errors import InputError, describe_validation_error, format_path
 from aiplane.files import display_path, parse_located_yaml, read_text, read_yaml
 from aiplane.planning.capacity import CapacityError
-from aiplane.planning.compute import ComputePlan, plan_compute
+from aiplane.planning.compute import ColdStartBudgetError, ComputePlan, plan_compute
 from aiplane.spec.observability import RetentionMinimums
 from aiplane.spec.stack import StackConfig, StackFile, StackSpec
 from aiplane.spec.tenant import Tenant
@@ -148,6 +148,9 @@ def planned_compute(config: StackConfig, source: str) -> ComputePlan:
     """The pools' sizes; a model that cannot be served on its pool is a problem of the stack file's compute block."""
     try:
         return plan_compute(*config.platform.compute.demands())
+    except ColdStartBudgetError as error:
+        index = next(i for i, model in enumerate(config.platform.compute.models) if model.name == error.model)
+        raise InputError(f"{source}: aiplane:platform.compute.models[{index}].coldStartSeconds: {error.budget:g}: {error}") from None
     except CapacityError as error:
         raise InputError(f"{source}: aiplane:platform.compute: {error}") from None
 

@@ -202,6 +202,9 @@ def build_observability(spec: StackSpec, cluster: Cluster, gpu_software: GpuSoft
             dashboards=[PoolDashboard(name=dashboard.name, pools=dashboard.pools) for dashboard in observability.dashboards],
             availability_slo=observability.slo.availability,
             p95_latency_seconds=observability.slo.p95_latency_seconds,
+            cold_start_budgets={
+                model.model: model.cold_start.alert_seconds for pool in spec.compute_plan.pools for model in pool.models if model.cold_start
+            },
             depends_on=[gpu_software] if gpu_software else [],
         ),
     )
@@ -300,7 +303,12 @@ def served_model_plans(spec: StackSpec) -> list[ServedModelPlan]:
                 model=model.name,
                 pool=model.pool,
                 tensor_parallel=peak.tensor_parallel,
+                pipeline_parallel=peak.pipeline_parallel,
+                efa_interfaces=instance.max_efa_interfaces if peak.pipeline_parallel > 1 else 0,
+                zone=spec.platform.pool_zone(model.pool, spec.zones) if peak.pipeline_parallel > 1 else None,
                 max_num_seqs=max(scenario.batch_per_replica for scenario in model_plan.scenarios),
+                startup_seconds=model_plan.cold_start.startup_probe_seconds,
+                before_start_seconds=model_plan.cold_start.before_start_seconds,
                 max_model_len=model.context_tokens,
                 replicas=model_plan.scenario("nominal").replicas,
                 max_replicas=model_plan.scenario("incident").replicas,

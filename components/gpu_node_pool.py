@@ -126,6 +126,7 @@ class GpuNodePool(AiplaneComponent):
     node_role_arn: pulumi.Output[str]
     labels: dict[str, str]
     taints: list[dict[str, str]]
+    placement_group_name: pulumi.Output[str] | None = None  # an EFA pool's cluster placement group
 
     def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aiplane:gpu:GpuNodePool", name, opts, tenant=args.tenant)
@@ -158,6 +159,7 @@ class GpuNodePool(AiplaneComponent):
             # With interfaces in the template, security groups go on the interfaces, not the template.
             template.network_interfaces = efa_interfaces(instance, [args.cluster_security_group_id, fabric.id])
             labels[PLACEMENT_GROUP_LABEL] = placement_group.name
+            self.placement_group_name = placement_group.name
         if args.capacity_reservation_id:
             template.capacity_reservation_specification = aws.ec2.LaunchTemplateCapacityReservationSpecificationArgs(
                 capacity_reservation_target=aws.ec2.LaunchTemplateCapacityReservationSpecificationCapacityReservationTargetArgs(

@@ -7,10 +7,13 @@ Defaults (behaviour, not options):
 - weights stream from the models bucket (the hot tier) with vLLM's Run:ai model streamer, through an IAM
   role (EKS Pod Identity) that may read only the model's prefix and decrypt with the storage key;
 - a restricted, non-root, read-only container pinned by digest; caches go to volumes;
-- readiness on vLLM's `/health`, with a start-up allowance for loading the weights;
+- readiness on vLLM's `/health`, with a start-up allowance for loading the weights and warming the engine, and
+  a deploy that waits for a node and the image besides, both from the plan's cold-start estimate;
 - a Service, a PodDisruptionBudget, and a NetworkPolicy that admits the model gateway and Prometheus;
 - KEDA scales replicas between the plan's nominal and incident counts on the serving signals vLLM exports
-  (requests waiting, requests running), never on CPU, which says nothing about a GPU server's load.
+  (requests waiting, requests running), never on CPU, which says nothing about a GPU server's load;
+- a model planned across nodes runs as a LeaderWorkerSet instead of a Deployment (components/leader_worker_set.py):
+  a replica is a group of pods on EFA, the Service and KEDA reach its leader.
 """
 from __future__ import annotations
 
@@ -25,6 +28,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aiplane.components.base import AiplaneComponent
 from aiplane.components.iam import pod_identity_association, pod_identity_role
+from aiplane.components.leader_worker_set import (
+    EFA_ENVIRONMENT,
+    EFA_RESOURCE,
+    LEADER_SCRIPT,
+    LWS_API_VERSION,
+    ROLE_LABEL,
+    WORKER_SCRIPT,
+    efa_node_selector,
+    leader_worker_set_spec,
+)
 from aiplane.components.workloads import (
     GATEWAY_NAMESPACE,
     MONITORING_NAMESPACE,
@@ -37,15 +50,13 @@ from aiplane.components.workloads import (
     pod_security_context,
     service_account,
 )
-from aiplane.planning.node_profiles import GPU_TAINT, POOL_LABEL
+from aiplane.planning.node_profiles import GPU_TAINT, PLACEMENT_GROUP_LABEL, POOL_LABEL
 
 # vLLM's OpenAI-compatible server, pinned by digest so a re-pushed tag cannot change what runs.
 VLLM_IMAGE = "vllm/vllm-openai:v0.10.2@sha256:607442e407b0fea97f8a132a78b787c121a996dd4de181fa08e8da06e71ec2db"
 VLLM_PORT = 8000
 SERVING_NAMESPACE = "model-serving"
 GPU_RESOURCE = "nvidia.com/gpu"
-# Loading tens of gigabytes of weights takes minutes: the start-up probe allows up to 20.
-STARTUP_ALLOWANCE_SECONDS = 1200
 # What vLLM exports per served model; KEDA reads them from Prometheus.
 WAITING_METRIC = "vllm:num_requests_waiting"
 RUNNING_METRIC = "vllm:num_requests_running"
@@ -58,7 +69,17 @@ class ModelServerArgs(BaseModel):
     model: str = Field(pattern=r"^[a-z]([-a-z0-9]{0,46}[a-z0-9])?$")
     pool: str
     tensor_parallel: int = Field(ge=1)
+    pipeline_parallel: int = Field(default=1, ge=1, description="Nodes per replica: above 1, a LeaderWorkerSet over EFA.")
+    efa_interfaces: int = Field(default=0, ge=0, description="EFA interfaces per node, all asked for by a multi-node server's pods.")
+    zone: str | None = Field(default=None, description="A multi-node server's zone: its pool's one zone.")
+    placement_group: Any = Field(default=None, description="pulumi.Input[str]: a multi-node server's placement group, its pool's.")
     max_num_seqs: int = Field(ge=1, description="The plan's batch per replica.")
+    startup_seconds: int = Field(
+        default=1200, ge=10, description="What the startup probe allows: the cold-start estimate's weights and engine, with its margin."
+    )
+    before_start_seconds: int = Field(
+        default=600, ge=0, description="What a rollout waits for before the container starts: the estimate's node and image, with its margin."
+    )
     max_model_len: int = Field(ge=1, description="The model's context, in tokens.")
     replicas: int = Field(ge=1, description="The plan's nominal replicas: the floor KEDA keeps.")
     max_replicas: int = Field(ge=1, description="The plan's incident replicas: the ceiling.")
@@ -74,12 +95,21 @@ class ModelServerArgs(BaseModel):
     prometheus_url: str = Field(description="Where KEDA queries the serving signals")
     depends_on: list[Any] = Field(default_factory=list, description="The autoscaler's installation, which brings its CRDs")
     nodes: list[Any] = Field(default_factory=list, description="What brings the GPU nodes the pods run on (the pool's component)")
+    lws_controller: Any = Field(default=None, description="The LWS release, which brings the LeaderWorkerSet CRD (multi-node servers)")
 
     @model_validator(mode="after")
     def _replicas_ordered(self) -> ModelServerArgs:
         if self.replicas > self.max_replicas:
             raise ValueError(f"replicas {self.replicas} exceed max_replicas {self.max_replicas}")
+        if self.multi_node and (not self.efa_interfaces or self.zone is None or self.placement_group is None):
+            raise ValueError("a multi-node server needs its pool's EFA interfaces, zone and placement group")
+        if self.multi_node and self.lws_controller is None:
+            raise ValueError("a multi-node server needs the LWS controller (lws_controller)")
         return self
+
+    @property
+    def multi_node(self) -> bool:
+        return self.pipeline_parallel > 1
 
 
 def server_endpoint(model: str) -> str:
@@ -88,12 +118,16 @@ def server_endpoint(model: str) -> str:
 
 
 def server_resources(args: ModelServerArgs) -> dict[str, str]:
-    """Exactly TP GPUs, and the CPU and memory that go with them on the node, less a fifth for the node."""
-    return {
+    """Exactly TP GPUs, and the CPU and memory that go with them on the node, less a fifth for the node; on a
+    multi-node server, every EFA interface of the node as well."""
+    resources = {
         GPU_RESOURCE: str(args.tensor_parallel),
         "cpu": str(max(1, math.floor(args.cpu_per_gpu * args.tensor_parallel * 0.8))),
         "memory": f"{max(4, math.floor(args.memory_gib_per_gpu * args.tensor_parallel * 0.8))}Gi",
     }
+    if args.multi_node:
+        resources[EFA_RESOURCE] = str(args.efa_interfaces)
+    return resources
 
 
 def vllm_arguments(args: ModelServerArgs, weights: str) -> list[str]:
@@ -102,6 +136,7 @@ def vllm_arguments(args: ModelServerArgs, weights: str) -> list[str]:
         "--load-format", "runai_streamer",
         "--served-model-name", args.model,
         "--tensor-parallel-size", str(args.tensor_parallel),
+        *(["--pipeline-parallel-size", str(args.pipeline_parallel), "--distributed-executor-backend", "ray"] if args.multi_node else []),
         "--max-model-len", str(args.max_model_len),
         "--max-num-seqs", str(args.max_num_seqs),
         "--gpu-memory-utilization", "0.90",
@@ -130,27 +165,46 @@ class ModelServer(AiplaneComponent):
         self._weights_reader(name, args)
         service_account(f"{name}-sa", metadata, on_cluster)
         weights = pulumi.Output.from_input(args.weights_bucket).apply(lambda bucket: f"s3://{bucket}/{args.weights_prefix}")
-        deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata=metadata,
-            spec=k8s.apps.v1.DeploymentSpecArgs(
-                replicas=args.replicas,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-                # A new replica needs GPUs of its own before an old one goes: never below the serving floor.
-                strategy=k8s.apps.v1.DeploymentStrategyArgs(
-                    type="RollingUpdate",
-                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_surge=1, max_unavailable=0),
-                ),
-                template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                    spec=self._pod_spec(args, weights),
-                ),
-            ),
-            opts=autoscaled(
-                pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=args.nodes)), STARTUP_ALLOWANCE_SECONDS
-            ),
+        # A LeaderWorkerSet needs its controller's CRD as well as its nodes.
+        controller = [args.lws_controller] if args.multi_node else []
+        workload_opts = autoscaled(
+            pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[*args.nodes, *controller])),
+            args.startup_seconds,
+            args.before_start_seconds,
         )
-        cluster_service(f"{name}-service", metadata, selector, {"http": VLLM_PORT}, on_cluster)
+        if args.multi_node:
+            workload = k8s.apiextensions.CustomResource(
+                f"{name}-lws",
+                api_version=LWS_API_VERSION,
+                kind="LeaderWorkerSet",
+                metadata=metadata,
+                spec=leader_worker_set_spec(
+                    args.replicas, args.pipeline_parallel, labels, self._pod_spec(args, weights, "leader"), self._pod_spec(args, weights, "worker")
+                ),
+                opts=workload_opts,
+            )
+            service_selector = {**selector, ROLE_LABEL: "leader"}  # only the leader serves the API
+        else:
+            workload = k8s.apps.v1.Deployment(
+                f"{name}-deployment",
+                metadata=metadata,
+                spec=k8s.apps.v1.DeploymentSpecArgs(
+                    replicas=args.replicas,
+                    selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                    # A new replica needs GPUs of its own before an old one goes: never below the serving floor.
+                    strategy=k8s.apps.v1.DeploymentStrategyArgs(
+                        type="RollingUpdate",
+                        rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_surge=1, max_unavailable=0),
+                    ),
+                    template=k8s.core.v1.PodTemplateSpecArgs(
+                        metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                        spec=self._pod_spec(args, weights),
+                    ),
+                ),
+                opts=workload_opts,
+            )
+            service_selector = selector
+        cluster_service(f"{name}-service", metadata, service_selector, {"http": VLLM_PORT}, on_cluster)
         one_at_a_time_budget(f"{name}-pdb", metadata, selector, on_cluster)
         k8s.networking.v1.NetworkPolicy(
             f"{name}-netpol",
@@ -162,10 +216,12 @@ class ModelServer(AiplaneComponent):
                     k8s.networking.v1.NetworkPolicyIngressRuleArgs(
                         from_=[namespaces_peer([GATEWAY_NAMESPACE, MONITORING_NAMESPACE])],
                         ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=VLLM_PORT)],
-                    )
+                    ),
+                    *self._group_traffic(args, selector, k8s.networking.v1.NetworkPolicyIngressRuleArgs, "from_"),
                 ],
                 egress=[
                     dns_egress(),
+                    *self._group_traffic(args, selector, k8s.networking.v1.NetworkPolicyEgressRuleArgs, "to"),
                     # Weights stream from S3 over HTTPS (through the VPC's gateway endpoint).
                     k8s.networking.v1.NetworkPolicyEgressRuleArgs(
                         to=[k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr="0.0.0.0/0"))],
@@ -175,10 +231,19 @@ class ModelServer(AiplaneComponent):
             ),
             opts=on_cluster,
         )
-        self._autoscaler(name, args, deployment, metadata)
+        self._autoscaler(name, args, workload, metadata)
         self.register_outputs({"endpoint": self.endpoint})
 
-    def _pod_spec(self, args: ModelServerArgs, weights: pulumi.Output[str]) -> k8s.core.v1.PodSpecArgs:
+    @staticmethod
+    def _group_traffic(args: ModelServerArgs, selector: dict[str, str], rule: type, direction: str) -> list:
+        """A multi-node replica's pods talk among themselves on every port: Ray, and NCCL's bootstrap sockets
+        (EFA's own traffic bypasses the kernel, and so the policy)."""
+        if not args.multi_node:
+            return []
+        return [rule(**{direction: [k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector))]})]
+
+    def _pod_spec(self, args: ModelServerArgs, weights: pulumi.Output[str], role: str | None = None) -> k8s.core.v1.PodSpecArgs:
+        """A one-node server's pod, or (`role` leader or worker) a pod of a multi-node server's group."""
         resources = server_resources(args)
         health = k8s.core.v1.HTTPGetActionArgs(path="/health", port=VLLM_PORT)
         cache_env = {
@@ -188,13 +253,21 @@ class ModelServer(AiplaneComponent):
             "VLLM_CACHE_ROOT": f"{CACHE_DIR}/vllm",
             "TRITON_CACHE_DIR": f"{CACHE_DIR}/triton",
             "AWS_REGION": args.region,
+            **(EFA_ENVIRONMENT if args.multi_node else {}),
         }
+        serves = role in (None, "leader")
+        node_selector: dict[str, Any] = {POOL_LABEL: args.pool}
+        command = None
+        if args.multi_node:
+            node_selector = efa_node_selector(args.pool, POOL_LABEL, args.zone, PLACEMENT_GROUP_LABEL, args.placement_group)
+            # sh -c SCRIPT NAME ARGS...: the arguments after the name are the script's "$@".
+            command = ["/bin/sh", "-c", LEADER_SCRIPT if serves else WORKER_SCRIPT, role]
         return k8s.core.v1.PodSpecArgs(
             service_account_name=args.model,
             # Pod Identity injects its credentials without the Kubernetes API token.
             automount_service_account_token=False,
             security_context=pod_security_context(),
-            node_selector={POOL_LABEL: args.pool},
+            node_selector=node_selector,
             tolerations=[k8s.core.v1.TolerationArgs(key=GPU_TAINT["key"], operator="Exists", effect=GPU_TAINT["effect"])],
             termination_grace_period_seconds=60,
             containers=[
@@ -202,15 +275,17 @@ class ModelServer(AiplaneComponent):
                     name="vllm",
                     image=VLLM_IMAGE,
                     image_pull_policy="Always",
-                    args=weights.apply(lambda path: vllm_arguments(args, path)),
+                    command=command,
+                    args=weights.apply(lambda path: vllm_arguments(args, path)) if serves else None,
                     env=[k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in cache_env.items()],
-                    ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=VLLM_PORT)],
+                    ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=VLLM_PORT)] if serves else None,
                     resources=k8s.core.v1.ResourceRequirementsArgs(requests=resources, limits=resources),
+                    # A worker serves no HTTP: its health is the group's (LWS recreates the group when a pod fails).
                     startup_probe=k8s.core.v1.ProbeArgs(
-                        http_get=health, period_seconds=10, failure_threshold=STARTUP_ALLOWANCE_SECONDS // 10
-                    ),
-                    readiness_probe=k8s.core.v1.ProbeArgs(http_get=health, period_seconds=5, failure_threshold=2),
-                    liveness_probe=k8s.core.v1.ProbeArgs(http_get=health, period_seconds=15, failure_threshold=4),
+                        http_get=health, period_seconds=10, failure_threshold=max(1, args.startup_seconds // 10)
+                    ) if serves else None,
+                    readiness_probe=k8s.core.v1.ProbeArgs(http_get=health, period_seconds=5, failure_threshold=2) if serves else None,
+                    liveness_probe=k8s.core.v1.ProbeArgs(http_get=health, period_seconds=15, failure_threshold=4) if serves else None,
                     security_context=container_security_context(),
                     volume_mounts=[
                         k8s.core.v1.VolumeMountArgs(name="shm", mount_path="/dev/shm"),
@@ -245,7 +320,7 @@ class ModelServer(AiplaneComponent):
             self, f"{name}-weights-identity", role, cluster_name=args.cluster_name, namespace=SERVING_NAMESPACE, service_account=args.model
         )
 
-    def _autoscaler(self, name: str, args: ModelServerArgs, deployment: k8s.apps.v1.Deployment, metadata) -> None:
+    def _autoscaler(self, name: str, args: ModelServerArgs, workload: pulumi.CustomResource, metadata) -> None:
         selector = f'model_name="{args.model}"'
         k8s.apiextensions.CustomResource(
             f"{name}-scaler",
@@ -253,7 +328,12 @@ class ModelServer(AiplaneComponent):
             kind="ScaledObject",
             metadata=metadata,
             spec={
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment.metadata.name},
+                # A LeaderWorkerSet scales by groups through its scale subresource, as a Deployment by pods.
+                "scaleTargetRef": {
+                    "apiVersion": LWS_API_VERSION if args.multi_node else "apps/v1",
+                    "kind": "LeaderWorkerSet" if args.multi_node else "Deployment",
+                    "name": workload.metadata.name if isinstance(workload, k8s.apps.v1.Deployment) else args.model,
+                },
                 "minReplicaCount": args.replicas,
                 "maxReplicaCount": args.max_replicas,
                 # A GPU replica takes minutes to start: scale down slowly so a lull does not throw one away.
@@ -281,7 +361,7 @@ class ModelServer(AiplaneComponent):
                     },
                 ],
             },
-            opts=self.child(provider=args.kubernetes_provider, depends_on=[args.namespace, *args.depends_on]),
+            opts=self.child(provider=args.kubernetes_provider, depends_on=[args.namespace, *args.depends_on, workload]),
         )
 
 

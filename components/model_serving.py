@@ -2,7 +2,8 @@
 server per served model (components/model_server.py).
 
 The namespace enforces the restricted Pod Security Standard: a model server needs GPUs, not privileges.
-KEDA is a pinned Helm release; it turns the serving signals in Prometheus into replica counts.
+KEDA is a pinned Helm release; it turns the serving signals in Prometheus into replica counts. Where a model
+is planned across nodes, the LeaderWorkerSet controller is a pinned Helm release too.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aiplane.components.base import AiplaneComponent, StackSection, configured_by
 from aiplane.components.gpu_software import helm_release
+from aiplane.components.leader_worker_set import LWS_CHART, LWS_IMAGE_TAG, LWS_NAMESPACE
 from aiplane.components.model_server import (
     SERVING_NAMESPACE,
     ModelServer,
@@ -34,8 +36,13 @@ class ServedModelPlan(BaseModel):
     model: str
     pool: str
     tensor_parallel: int
+    pipeline_parallel: int = 1
+    efa_interfaces: int = 0
+    zone: str | None = None
     max_num_seqs: int
     max_model_len: int
+    startup_seconds: int = Field(default=1200, ge=10, description="What the startup probe allows: weights and engine, from the estimate")
+    before_start_seconds: int = Field(default=600, ge=0, description="What a rollout waits for first: a node and the image")
     replicas: int
     max_replicas: int
     cpu_per_gpu: float
@@ -73,8 +80,18 @@ class ModelServing(AiplaneComponent):
             f"{name}-keda", KEDA_CHART, KEDA_NAMESPACE, {},
             pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[keda_namespace])),
         )
+        lws = None
+        if any(model.pipeline_parallel > 1 for model in args.models):
+            lws_namespace = k8s.core.v1.Namespace(
+                f"{name}-lws-ns", metadata=k8s.meta.v1.ObjectMetaArgs(name=LWS_NAMESPACE), opts=on_cluster
+            )
+            lws = helm_release(
+                f"{name}-lws", LWS_CHART, LWS_NAMESPACE, {"image": {"manager": {"tag": LWS_IMAGE_TAG}}},
+                pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[lws_namespace])),
+            )
         self.servers = {}
         for model in args.models:
+            pool = args.pool_nodes.get(model.pool)
             with configured_by(model.stack_section):
                 self.servers[model.model] = ModelServer(
                     f"{name}-{model.model}",
@@ -88,7 +105,9 @@ class ModelServing(AiplaneComponent):
                         namespace=namespace,
                         prometheus_url=args.prometheus_url,
                         depends_on=[keda],
-                        nodes=[args.pool_nodes[model.pool]] if model.pool in args.pool_nodes else [],
+                        nodes=[pool] if pool is not None else [],
+                        placement_group=pool.placement_group_name if pool is not None and model.pipeline_parallel > 1 else None,
+                        lws_controller=lws if model.pipeline_parallel > 1 else None,
                     ),
                     opts=pulumi.ResourceOptions(parent=self),
                 )

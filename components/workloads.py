@@ -37,12 +37,12 @@ DEFAULT_DEPLOYMENT_AWAIT_SECONDS = 600
 NODE_AND_IMAGE_SECONDS = 600
 
 
-def autoscaled(opts: pulumi.ResourceOptions, startup_seconds: int) -> pulumi.ResourceOptions:
+def autoscaled(opts: pulumi.ResourceOptions, startup_seconds: int, before_start_seconds: int = NODE_AND_IMAGE_SECONDS) -> pulumi.ResourceOptions:
     """Options of a Deployment that an autoscaler (HPA, KEDA) scales and whose pods may take `startup_seconds`
     to start: Pulumi creates it with the planned replicas, then leaves `spec.replicas` to the autoscaler's field
     manager (server-side apply would otherwise conflict on the next update), and waits for the rollout as long
-    as the startup allowance plus a node and an image pull, not its 10-minute default."""
-    wait = f"{startup_seconds + NODE_AND_IMAGE_SECONDS}s"
+    as the startup allowance plus a node and an image pull (`before_start_seconds`), not its 10-minute default."""
+    wait = f"{startup_seconds + before_start_seconds}s"
     return pulumi.ResourceOptions.merge(
         opts,
         pulumi.ResourceOptions(ignore_changes=["spec.replicas"], custom_timeouts=pulumi.CustomTimeouts(create=wait, update=wait)),

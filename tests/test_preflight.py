@@ -52,7 +52,7 @@ def test_prod_passes_with_unknown_quotas_as_warnings_never_as_passes(aws_endpoin
     results = run_preflight(spec, Clients("us-east-1", aws_endpoint))
     assert exit_code(results) == 0
     offered = by_check(results, "offered")
-    assert {result.subject for result in offered} == {"chat: p5.48xlarge", "embed: g6.xlarge", "train: p5.48xlarge", "t-research: p5.48xlarge"}
+    assert {result.subject for result in offered} == {"chat: p5.48xlarge", "embed: g6.xlarge", "train: p5.48xlarge", "frontier: p5.48xlarge", "t-research: p5.48xlarge"}
     assert all(result.status == "ok" for result in offered + by_check(results, "catalog"))
     quotas = by_check(results, "quota")
     assert quotas and all(result.status == "warning" and "unknown" in result.detail for result in quotas)

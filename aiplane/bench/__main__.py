@@ -13,12 +13,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=scale.ROUNDS)
     parser.add_argument("--tenants", default=",".join(map(str, scale.SIZES)), help="comma-separated sizes")
     arguments = parser.parse_args()
-    if arguments.only != "scale":
-        synthesis.main()
     missed = []
+    if arguments.only != "scale":
+        missed += synthesis.main()
     if arguments.only != "synthesis":
         sizes = tuple(int(size) for size in arguments.tenants.split(","))
-        missed = scale.main(arguments.rounds, sizes)
+        missed += scale.main(arguments.rounds, sizes)
     if missed:
         print(f"targets missed: {'; '.join(missed)}")
         if arguments.strict:

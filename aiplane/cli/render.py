@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from aiplane.terminal import show_table
+from aiplane.terminal import plural, show_table
 
 if TYPE_CHECKING:
     from aiplane.cost import CostEstimate
@@ -60,11 +60,11 @@ def pool_table(plan: ComputePlan) -> Table:
     return table
 
 
-CAPACITY_COLUMNS = ("conc.", "TP", "batch", "replicas", "nodes", "GPUs", "VRAM GiB", "tok/s", "TPOT ms", "TTFT ms", "latency s", "headroom")
+CAPACITY_COLUMNS = ("conc.", "TP", "PP", "batch", "replicas", "nodes", "GPUs", "VRAM GiB", "tok/s", "TPOT ms", "TTFT ms", "latency s", "headroom")
 
 
 # The same figures in a sentence-like line: name, value, unit.
-CAPACITY_LINE = ("concurrency {}", "TP {}", "batch {}", "{} replicas", "{} nodes", "{} GPUs", "VRAM {} GiB", "{} tok/s",
+CAPACITY_LINE = ("concurrency {}", "TP {}", "PP {}", "batch {}", "{} replicas", "{} nodes", "{} GPUs", "VRAM {} GiB", "{} tok/s",
                  "TPOT {} ms", "TTFT {} ms", "latency {} s", "headroom {}")
 
 
@@ -74,7 +74,8 @@ def capacity_rows(plan: ComputePlan):
         for model in pool.models:
             for scenario in model.scenarios:
                 yield f"{model.model} ({pool.pool})", scenario.scenario, (
-                    str(scenario.concurrency), str(scenario.tensor_parallel), str(scenario.batch_per_replica),
+                    str(scenario.concurrency), str(scenario.tensor_parallel), str(scenario.pipeline_parallel),
+                    str(scenario.batch_per_replica),
                     str(scenario.replicas), str(scenario.nodes), str(scenario.gpus), f"{scenario.vram_needed_gib:.0f}",
                     f"{scenario.output_tokens_per_s_per_replica:.0f}", f"{scenario.time_per_output_token_ms:.1f}",
                     f"{scenario.time_to_first_token_ms:.0f}", f"{scenario.request_latency_s:.2f}", f"{scenario.headroom:.0%}",
@@ -107,8 +108,31 @@ def capacity_lines(plan: ComputePlan) -> list[str]:
     return lines
 
 
+def topology_lines(plan: ComputePlan) -> list[str]:
+    """Per served model: its topology and why, the one-node alternatives of a multi-node model, and advice."""
+    lines = []
+    for pool in plan.pools:
+        for model in pool.models:
+            layout = model.topology
+            nodes = f", {plural(layout.nodes_per_replica, 'node')} per replica" if layout.nodes_per_replica > 1 else ""
+            cost = f" ({model.peak_usd_per_hour:,.2f} USD/h at peak)" if model.peak_usd_per_hour is not None else ""
+            lines.append(f"{model.model} ({pool.pool}): {layout.kind}, {plural(layout.gpus_per_replica, 'GPU')} per replica{nodes}{cost}: {layout.reason}")
+            lines += [f"  instead: {option.describe()}" for option in model.alternatives]
+            if model.advice:
+                lines.append(f"  advice: {model.advice}")
+            if model.cold_start is not None:
+                budget = f" (budget {model.cold_start.budget:g} s)" if model.cold_start.budget is not None else ""
+                lines.append(f"  cold start: {model.cold_start.breakdown()}{budget}")
+    return lines
+
+
 def print_capacity(console: Console, plan: ComputePlan, wide: bool = False) -> None:
     show_table(console, capacity_table(plan), wide=wide, fallback=capacity_lines(plan))
+    lines = topology_lines(plan)
+    if lines:
+        console.print("Topology per served model", highlight=False)
+        for line in lines:
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def cost_tables(result: CostEstimate, stack: str) -> list[Table]:

@@ -21,6 +21,7 @@ AREAS = {
     "FIN": "FinOps",
     "GW": "Gateway",
     "TEN": "Tenancy",
+    "SRV": "Model serving (on the graph)",
     "DEP": "Deploy safety (on the graph)",
     "CHG": "Changes (on `aiplane diff`, against the base)",
 }
@@ -73,7 +74,7 @@ def render_policy_docs(project_dir: Path) -> str:
         "`aiplane check` runs checkov's built-in AWS and Kubernetes checks and the aiplane checks below on what",
         "each stack synthesizes. A profile per stack (`policies/profiles/<stack>.yaml`) decides which failures",
         "block a deploy (mandatory) and which only advise; `policies/waivers.yaml` holds time-limited,",
-        "owned exceptions. The `AIP_DEP_*`, `AIP_TEN_*` and `AIP_S3_6` checks run on the synthesized graph itself,",
+        "owned exceptions. The `AIP_DEP_*`, `AIP_TEN_*`, `AIP_SRV_*` and `AIP_S3_6` checks run on the synthesized graph itself,",
         "not in checkov: they read what no export carries (resource options, providers, the order the Pulumi engine",
         "creates things in, which component built what) or span resources checkov judges one at a time. The",
         "`AIP_CHG_*` checks run in `aiplane diff`, on what a change does to the base commit it is compared with.",

@@ -12,6 +12,14 @@ from aiplane.components.gpu_software import (
     KARPENTER_CHART,
     PROMETHEUS_CRDS_CHART,
 )
+from aiplane.components.leader_worker_set import (
+    EFA_ENVIRONMENT,
+    EFA_RESOURCE,
+    LWS_API_VERSION,
+    LWS_CHART,
+    LWS_IMAGE_TAG,
+    RAY_PORT,
+)
 from aiplane.components.model_gateway import (
     GATEWAY_PORT,
     LITELLM_IMAGE,
@@ -21,7 +29,6 @@ from aiplane.components.model_gateway.args import METRICS_PORT
 from aiplane.components.model_gateway.config import ALLOWED_FAILS, COOLDOWN_SECONDS
 from aiplane.components.model_server import (
     RUNNING_METRIC,
-    STARTUP_ALLOWANCE_SECONDS,
     VLLM_IMAGE,
     VLLM_PORT,
     WAITING_METRIC,
@@ -32,7 +39,8 @@ from aiplane.components.observability import (
     OTEL_COLLECTOR_CHART,
 )
 from aiplane.components.vector_db import QDRANT_IMAGE
-from aiplane.components.workloads import NODE_AND_IMAGE_SECONDS, PROMETHEUS_URL
+from aiplane.components.workloads import PROMETHEUS_URL
+from aiplane.planning.cold_start import MARGIN
 from aiplane.planning.node_profiles import TENANT_LABEL
 from aiplane.planning.routing import LARGE_MODEL_TASKS, SMALL_MODEL_TASKS
 
@@ -47,6 +55,8 @@ SOURCES = {
     "vllm-metrics": ("vLLM: production metrics", "https://docs.vllm.ai/en/stable/usage/metrics/"),
     "vllm-runai": ("vLLM: loading models with the Run:ai model streamer", "https://docs.vllm.ai/en/stable/models/extensions/runai_model_streamer.html"),
     "keda-prometheus": ("KEDA: Prometheus scaler", "https://keda.sh/docs/latest/scalers/prometheus/"),
+    "lws": ("LeaderWorkerSet: installation by Helm (v0.9.0)", "https://lws.sigs.k8s.io/docs/installation/"),
+    "lws-vllm": ("LeaderWorkerSet: multi-host vLLM example (docs/examples/vllm)", "https://github.com/kubernetes-sigs/lws/tree/main/docs/examples/vllm"),
     "alb-annotations": (
         "AWS Load Balancer Controller: Ingress annotations",
         "https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/ingress/annotations/",
@@ -75,8 +85,8 @@ def render_serving_docs() -> str:
         "- weights streamed from the models bucket, `s3://<models bucket>/<weightsPrefix>` (default `<name>/`), with vLLM's",
         "  Run:ai model streamer [vllm-runai], through an IAM role that may read that prefix and decrypt with the storage key;",
         f"- a shared-memory volume for NCCL, readiness and liveness on `/health` (port {VLLM_PORT}), and a start-up allowance",
-        f"  of {STARTUP_ALLOWANCE_SECONDS // 60} minutes for loading weights; Pulumi waits for the rollout that long plus",
-        f"  {NODE_AND_IMAGE_SECONDS // 60} minutes for a node and the image (`customTimeouts`), and only after its pool's nodes exist;",
+        f"  from the plan's cold-start estimate (weights and engine, times {MARGIN:g}); Pulumi waits for the rollout that long plus",
+        "  the estimate's node and image (`customTimeouts`), and only after its pool's nodes exist (docs/capacity.md, Cold start);",
         "- `spec.replicas` set at creation and then left to KEDA (`ignoreChanges`), so `pulumi up` never fights the autoscaler;",
         "- no traces: vLLM refuses to start with `--otlp-traces-endpoint` unless the OpenTelemetry SDK is installed, and the",
         "  pinned `vllm/vllm-openai` image ships none; the gateway traces every request it sends to a server;",
@@ -84,6 +94,31 @@ def render_serving_docs() -> str:
         f"- a KEDA ScaledObject between the plan's nominal and incident replicas on `{WAITING_METRIC}` (queue depth) and",
         f"  `{RUNNING_METRIC}` (running requests) from Prometheus at `{PROMETHEUS_URL}` [vllm-metrics] [keda-prometheus].",
         "  Never CPU: a GPU server's CPU says nothing about its load.",
+        "",
+        "### Multi-node model servers",
+        "",
+        "A model the capacity planner serves across nodes (docs/capacity.md, Topology) runs as a LeaderWorkerSet",
+        f"(`{LWS_API_VERSION}`) of the LWS controller, a pinned Helm release (`{LWS_CHART['chart']}` {LWS_CHART['version']},",
+        f"image tag {LWS_IMAGE_TAG}) [lws] [lws-vllm]. Each group is one replica of `pipeline_parallel` pods, one a node:",
+        "",
+        f"- the leader starts a Ray head on port {RAY_PORT}, waits until every pod of its group has joined (`LWS_GROUP_SIZE`),",
+        "  then runs vLLM's OpenAI server with `--tensor-parallel-size`, `--pipeline-parallel-size` and",
+        "  `--distributed-executor-backend ray`; workers join the leader's Ray cluster (`LWS_LEADER_ADDRESS`). Ray is",
+        "  a requirement of the pinned vLLM wheel, so the stock image has it (tests/conformance/test_vllm_arguments.py);",
+        f"- every pod asks for all of its node's GPUs and EFA interfaces (`{EFA_RESOURCE}`), selects the pool, its zone",
+        "  (`topology.kubernetes.io/zone`) and its cluster placement group (`aiplane.io/placement-group`), and carries",
+        f"  {', '.join(f'`{key}={value}`' for key, value in EFA_ENVIRONMENT.items())};",
+        "- a group is recreated whole when one of its pods restarts (`RecreateGroupOnPodRestart`); rollouts add a",
+        "  group before they remove one; the Service selects the leaders, KEDA scales the set (by groups) on the",
+        "  leaders' queue metrics, and the NetworkPolicy also admits traffic among a model's own pods (Ray, NCCL's",
+        "  bootstrap);",
+        "- the gate holds it there: `AIP_SRV_1` (EFA asked for, on a pool whose launch template has EFA interfaces),",
+        "  `AIP_SRV_2` (one zone and one placement group, on a pool in one subnet), `AIP_SRV_3` (no pod mounts",
+        "  `/dev/infiniband` from the host).",
+        "",
+        "NCCL reaches EFA through the aws-ofi-nccl plugin; the stock `vllm/vllm-openai` image does not ship it, so",
+        "until a stack names an image that does, NCCL's traffic between the nodes of a replica runs over TCP on the",
+        "same interfaces (correct, slower). The EFA environment above is what the plugin reads once present.",
         "",
         "## The model gateway",
         "",

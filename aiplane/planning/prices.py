@@ -49,14 +49,14 @@ def instance_price(instance_type: str) -> float | None:
 
 
 def self_hosted_usd_per_token(
-    instance_usd_per_hour: float, gpus_per_node: int, tensor_parallel: int, batch_per_replica: int, request_latency_s: float,
+    instance_usd_per_hour: float, gpus_per_node: int, gpus_per_replica: int, batch_per_replica: int, request_latency_s: float,
     prompt_tokens: int, completion_tokens: int,
 ) -> float:
     """What a token served on our own GPUs costs: a replica's share of its node's hourly price (its tensor-
-    parallel GPUs), over the tokens (prompt and completion) the capacity plan has it serve per hour at the peak:
+    parallel GPUs, on every node of a multi-node replica), over the tokens (prompt and completion) the capacity plan has it serve per hour at the peak:
     `batch_per_replica` requests in flight, each taking `request_latency_s`. At that load a replica's spend per
     hour equals what its GPUs cost; below it, the gateway's spend under-counts idle capacity, on purpose (the
     idle share is the platform's, not a tenant's)."""
-    replica_usd_per_hour = instance_usd_per_hour / gpus_per_node * tensor_parallel
+    replica_usd_per_hour = instance_usd_per_hour / gpus_per_node * gpus_per_replica
     tokens_per_hour = batch_per_replica / request_latency_s * 3600 * (prompt_tokens + completion_tokens)
     return replica_usd_per_hour / tokens_per_hour

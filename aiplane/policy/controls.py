@@ -31,6 +31,10 @@ CONTROLS: tuple[Control, ...] = (
     Control("Tenant namespaces enforce Pod Security restricted", ("AIP_TEN_3",)),
     Control("Every tenant role is capped by the tenant's permissions boundary", ("AIP_TEN_4",)),
     Control("No namespace is shared between the platform and a tenant, or between tenants", ("AIP_TEN_5",)),
+    Control(
+        "A model server across nodes asks for EFA on an EFA pool, in one zone and placement group, and no pod mounts the host's EFA devices",
+        ("AIP_SRV_1", "AIP_SRV_2", "AIP_SRV_3"),
+    ),
     Control("Nothing that needs a running pod is created before a node that can run it", ("AIP_DEP_1",)),
     Control("Every await covers the workload's startup allowance", ("AIP_DEP_2",)),
     Control("No field is owned both by aiplane and by an autoscaler", ("AIP_DEP_3",)),

@@ -136,6 +136,9 @@ class ServedModelSpec(Model, ServedModel):
     peak_concurrency: int | None = Field(default=None, gt=0, le=MAX_REQUESTS_IN_FLIGHT, description="Requests in flight at the planned peak.")
     peak_rps: float | None = Field(default=None, gt=0, le=MAX_REQUESTS_PER_SECOND, description="Or: requests per second at the peak.")
     tensor_parallel: int | None = Field(default=None, ge=1, description="Pin the TP degree; default: the planner's choice.")
+    cold_start_seconds: int | None = Field(
+        default=None, gt=0, le=7200, description="Budget for a new replica's time to ready; a plan whose estimate exceeds it is refused."
+    )
     weights_prefix: str | None = Field(
         default=None, pattern=r"^[\w.-]+(/[\w.-]+)*/$", description="Where the weights are in the models bucket; default: <name>/."
     )
@@ -178,8 +181,10 @@ class ComputeSpec(Model):
     def demands(self) -> tuple[list[PoolDemand], list[ModelDemand]]:
         """The pools and models as the compute planner takes them (the loader plans them)."""
         pools = [
-            PoolDemand(pool.name, pool.profile, tuple(pool.instance_types), pool.nodes.counts if pool.nodes else None)
+            PoolDemand(pool.name, pool.profile, tuple(pool.instance_types), pool.nodes.counts if pool.nodes else None, efa=pool.wants_efa)
             for pool in self.pools
         ]
-        models = [ModelDemand(model.name, model.pool, model.served_model(), model.tensor_parallel) for model in self.models]
+        models = [
+            ModelDemand(model.name, model.pool, model.served_model(), model.tensor_parallel, model.cold_start_seconds) for model in self.models
+        ]
         return pools, models

@@ -58,7 +58,7 @@ class Observability(AiplaneComponent):
             api_version="monitoring.coreos.com/v1",
             kind="PrometheusRule",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="aiplane", namespace=MONITORING_NAMESPACE),
-            spec={"groups": rule_groups(args.availability_slo, args.p95_latency_seconds)},
+            spec={"groups": rule_groups(args.availability_slo, args.p95_latency_seconds, args.cold_start_budgets)},
             opts=after_stack,
         )
         # The gateway's metrics come from its sidecar's own port: the proxy's port answers /metrics only with a key.

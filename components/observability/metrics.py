@@ -34,7 +34,7 @@ EXPORTED_METRICS: dict[str, frozenset[str]] = {
         }
     ),
     # kube-state-metrics (kube-prometheus-stack), for node labels and pods.
-    "kube-state-metrics": frozenset({"kube_node_labels", "kube_pod_info"}),
+    "kube-state-metrics": frozenset({"kube_node_labels", "kube_pod_info", "kube_pod_created", "kube_pod_status_ready"}),
 }
 # Recording rules aiplane defines (components/observability/rules.py) may be queried too.
 RECORDED_METRICS = frozenset({"aiplane:gpu_utilization:pool", "aiplane:gateway_error_ratio:rate5m", "aiplane:gateway_error_ratio:rate1h",

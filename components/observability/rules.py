@@ -2,7 +2,8 @@
 
 Gateway availability and latency alert on SLO burn rates over two windows each (the multiwindow method of
 Google's SRE workbook): a fast burn pages, a slow burn opens a ticket. GPUs alert on XID errors, model
-servers on queues that outgrow their batches, and tenants' keys on spend far above their own recent rate.
+servers on queues that outgrow their batches and on starts slower than their cold-start budget, and tenants'
+keys on spend far above their own recent rate.
 """
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 
 # Kubernetes node labels kube-state-metrics exports (its metricLabelsAllowlist), as label_<name>.
 POOL_LABEL_METRIC = "label_aiplane_io_pool"
+# The model servers' namespace (components/model_server.py), where kube-state-metrics sees their pods.
+SERVING_NAMESPACE = "model-serving"
 # Burn-rate factors for a 30-day SLO: 2% of the budget in an hour pages, 5% in six hours opens a ticket.
 FAST_BURN, SLOW_BURN = 14.4, 6.0
 
@@ -31,7 +34,27 @@ def p95_latency(window: str) -> str:
     return f"histogram_quantile(0.95, sum by (le) (rate(litellm_request_total_latency_metric_bucket[{window}])))"
 
 
-def rule_groups(availability_slo: float, p95_latency_seconds: float) -> list[dict[str, Any]]:
+def server_pods(model: str) -> str:
+    """The pods of a model's server: a Deployment's (<name>-<hash>-<suffix>) or a LeaderWorkerSet's leaders and
+    workers (<name>-<group> and <name>-<group>-<index>); PromQL anchors the pattern, so no other model's match."""
+    return f'namespace="{SERVING_NAMESPACE}", pod=~"{model}-([a-z0-9]{{5,10}}-[a-z0-9]{{5}}|[0-9]+(-[0-9]+)?)"'
+
+
+def cold_start_alert(model: str, budget_seconds: int) -> dict[str, Any]:
+    """A server pod of `model` that is still not ready `budget_seconds` after it was created."""
+    pods = server_pods(model)
+    return {
+        "alert": "ModelServerColdStartOverBudget",
+        "expr": (
+            f"(time() - max by (pod) (kube_pod_created{{{pods}}})) > {budget_seconds} "
+            f'unless on (pod) (max by (pod) (kube_pod_status_ready{{{pods}, condition="true"}}) == 1)'
+        ),
+        "labels": {"severity": "ticket", "model": model},
+        "annotations": {"summary": f"{{{{ $labels.pod }}}} of {model} is not ready {budget_seconds} s after it was created (its cold-start budget)"},
+    }
+
+
+def rule_groups(availability_slo: float, p95_latency_seconds: float, cold_start_budgets: dict[str, int] | None = None) -> list[dict[str, Any]]:
     budget = round(1 - availability_slo, 6)
     return [
         {
@@ -90,6 +113,7 @@ def rule_groups(availability_slo: float, p95_latency_seconds: float) -> list[dic
                     "labels": {"severity": "ticket"},
                     "annotations": {"summary": "{{ $labels.api_key_alias }} spends more than three times its 7-day rate"},
                 },
+                *(cold_start_alert(model, seconds) for model, seconds in sorted((cold_start_budgets or {}).items())),
             ],
         },
     ]

@@ -45,6 +45,9 @@ class ObservabilityArgs(BaseModel):
     dashboards: list[PoolDashboard] = Field(default_factory=list)
     availability_slo: float = Field(gt=0, lt=1)
     p95_latency_seconds: float = Field(gt=0)
+    cold_start_budgets: dict[str, int] = Field(
+        default_factory=dict, description="Per served model, the seconds a new server may take to become ready before an alert fires"
+    )
     depends_on: list[Any] = Field(default_factory=list)
 
 

@@ -150,7 +150,7 @@ def test_a_dashboard_of_an_unknown_pool_is_refused(project_copy):
     plan_fails_with(
         ["plan", "--stack", "prod"],
         "stacks/Pulumi.prod.yaml: aiplane:platform.observability.dashboards[0].pools: 'trian' is not a pool of this stack "
-        "(pools: chat, embed, train, t-research)",
+        "(pools: chat, embed, train, frontier, t-research)",
     )
 
 

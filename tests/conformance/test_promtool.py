@@ -43,6 +43,33 @@ def threshold(groups: list[dict], alert: str) -> float:
     return float(expr.split(" > ")[1].split(" ")[0])
 
 
+def cold_start_test(groups: list[dict]) -> dict:
+    """The first model with a cold-start alert: one of its pods never becomes ready and the alert fires past the
+    budget (not before); another, ready in time, stays quiet. kube-state-metrics' ServiceMonitor honours its
+    labels, so a pod's series carry the pod's own namespace and name."""
+    rule = next(r for g in groups for r in g["rules"] if r.get("alert") == "ModelServerColdStartOverBudget")
+    model, budget = rule["labels"]["model"], float(rule["expr"].split(" > ")[1].split(" ")[0])
+    ksm = {"job": "kube-state-metrics", "instance": "10.0.2.9:8080", "namespace": "model-serving"}
+    stuck, started = f"{model}-5f6b9c7d8-x2k4p", f"{model}-5f6b9c7d8-q7w2m"
+    minutes = int(budget // 60) + 10
+    return {
+        "interval": "1m",
+        "input_series": [
+            series("kube_pod_created", {**ksm, "pod": stuck, "uid": "a1"}, f"0x{minutes}"),
+            series("kube_pod_status_ready", {**ksm, "pod": stuck, "uid": "a1", "condition": "true"}, f"0x{minutes}"),
+            series("kube_pod_created", {**ksm, "pod": started, "uid": "b2"}, f"0x{minutes}"),
+            series("kube_pod_status_ready", {**ksm, "pod": started, "uid": "b2", "condition": "true"}, f"0x5 1x{minutes - 5}"),
+        ],
+        "alert_rule_test": [
+            {"eval_time": f"{int(budget // 60) - 1}m", "alertname": "ModelServerColdStartOverBudget", "exp_alerts": []},
+            {"eval_time": f"{int(budget // 60) + 2}m", "alertname": "ModelServerColdStartOverBudget", "exp_alerts": [{
+                "exp_labels": {"severity": "ticket", "model": model, "pod": stuck},
+                "exp_annotations": {"summary": f"{stuck} of {model} is not ready {budget:g} s after it was created (its cold-start budget)"},
+            }]},
+        ],
+    }
+
+
 def unit_tests(groups: list[dict]) -> list[dict]:
     dcgm = {**DCGM_TARGET, "gpu": "0", "UUID": "GPU-5a1c", "modelName": "NVIDIA L4", "Hostname": NODE,
             # dcgm-exporter's own labels for the pod using the GPU, renamed on collision with the target's.
@@ -127,6 +154,7 @@ def unit_tests(groups: list[dict]) -> list[dict]:
                 "exp_annotations": {"summary": "support spends more than three times its 7-day rate"},
             }]}],
         },
+        cold_start_test(groups),
     ]
 
 

@@ -32,6 +32,16 @@ def objects(graph, kind: str, namespace: str | None = None) -> list[dict]:
     ]
 
 
+def pod_templates(graph, namespace: str) -> list[dict]:
+    """The pod templates of the namespace's workloads: Deployments' and StatefulSets', and a LeaderWorkerSet's
+    leader and worker."""
+    templates = [workload["spec"]["template"] for kind in ("Deployment", "StatefulSet") for workload in objects(graph, kind, namespace)]
+    for workload in objects(graph, "LeaderWorkerSet", namespace):
+        group = workload["spec"]["leaderWorkerTemplate"]
+        templates += [group["leaderTemplate"], group["workerTemplate"]]
+    return templates
+
+
 def admits_prometheus(policy: dict, port: int) -> bool:
     for rule in policy["spec"].get("ingress") or []:
         peers = rule.get("from")
@@ -67,8 +77,8 @@ def test_every_metrics_target_is_scrapeable_as_deployed(environment):
     for monitor, namespace, service, target in paths:
         where = f"{monitor['metadata']['name']} -> {namespace}/{service['metadata']['name']}:{target}"
         pods = [
-            workload["spec"]["template"] for kind in ("Deployment", "StatefulSet") for workload in objects(graph, kind, namespace)
-            if all(workload["spec"]["template"]["metadata"]["labels"].get(k) == v for k, v in service["spec"]["selector"].items())
+            template for template in pod_templates(graph, namespace)
+            if all(template["metadata"]["labels"].get(k) == v for k, v in service["spec"]["selector"].items())
         ]
         assert pods, f"{where}: the Service selects no pods"
         for pod in pods:

@@ -18,12 +18,25 @@ def vllm() -> VllmWheel:
 
 
 def containers(environment):
+    """The vLLM server of every model: a Deployment's container, or a LeaderWorkerSet leader's."""
     _, graph = synthesized(environment)
     for resource in graph.resources:
-        if resource.type == "kubernetes:apps/v1:Deployment" and resource.name.startswith("serving-"):
-            container = resource.inputs["spec"]["template"]["spec"]["containers"][0]
-            assert container["image"] == VLLM_IMAGE
-            yield resource.name, container
+        if not resource.name.startswith("serving-"):
+            continue
+        if resource.type == "kubernetes:apps/v1:Deployment":
+            template = resource.inputs["spec"]["template"]
+        elif resource.type == "kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet":
+            template = resource.inputs["spec"]["leaderWorkerTemplate"]["leaderTemplate"]
+        else:
+            continue
+        container = template["spec"]["containers"][0]
+        assert container["image"] == VLLM_IMAGE
+        yield resource.name, container
+
+
+def test_a_multi_node_server_is_among_those_checked():
+    names = [name for name, _ in containers("prod")]
+    assert "serving-llama-3-1-405b-lws" in names, names
 
 
 def passed_flags(container) -> list[str]:
@@ -59,6 +72,9 @@ def test_what_each_flag_needs_is_in_the_image(vllm, environment):
         arguments = container["args"]
         if "--load-format" in arguments and arguments[arguments.index("--load-format") + 1] == "runai_streamer":
             assert runai <= image, f"{name}: the Run:ai streamer needs {sorted(runai - image)}, which {VLLM_IMAGE} lacks"
+        if "--distributed-executor-backend" in arguments and arguments[arguments.index("--distributed-executor-backend") + 1] == "ray":
+            # The leader starts a Ray head and the workers join it: Ray must be in the image.
+            assert "ray" in image, f"{name}: the ray executor needs Ray, which {VLLM_IMAGE} lacks"
         if "--otlp-traces-endpoint" in passed_flags(container):
             missing = {normalized(n) for n in TRACING_NEEDS} - image
             assert not missing, f"{name}: --otlp-traces-endpoint makes vLLM refuse to start without {sorted(missing)}"

@@ -59,7 +59,7 @@ BAD_POOLS = [
         "dev", "          parametersBillion: 8.03\n", "          parametersBillion: 30\n",
         r"stacks/Pulumi\.dev\.yaml: aiplane:platform\.compute: model 'llama-3-1-8b': pool 'chat' \(g6\.xlarge\) cannot serve it: "
         r"llama-3-1-8b needs [\d.]+ GiB per GPU at TP=1 \(weights and one 4096-token sequence\), more than the 20\.1 GiB usable on "
-        r"g6\.xlarge's L4, whose NVLink domain is 1 GPU",
+        r"g6\.xlarge's L4, whose NVLink domain is 1 GPU; p4d\.24xlarge \(A100\) on one node per replica: 1 node at peak, 21\.96 USD/h; .*",
         id="model-too-big-for-pool",
     ),
     pytest.param(
@@ -97,6 +97,33 @@ BAD_POOLS = [
         "prod", PROD_TRAIN, PROD_TRAIN + "          availabilityZones: [us-west-2a]\n",
         r"stacks/Pulumi\.prod\.yaml: config: pool 'train': zones us-west-2a are not among the stack's zones \(us-east-1a, us-east-1b, us-east-1c\)",
         id="zone-outside-the-stack",
+    ),
+    pytest.param(
+        "prod", "          efa: true\n          instanceTypes: [p5.48xlarge]\n", "          instanceTypes: [p5.48xlarge]\n",
+        r"stacks/Pulumi\.prod\.yaml: aiplane:platform\.compute: model 'llama-3-1-405b': pool 'frontier' \(p5\.48xlarge\) cannot serve it: "
+        r"llama-3-1-405b needs [\d.]+ GiB per GPU at TP=8 \(weights and one 8192-token sequence\), more than the 72\.0 GiB usable on "
+        r"p5\.48xlarge's H100, whose NVLink domain is 8 GPUs; serving it across nodes needs an EFA pool \(efa: true\); "
+        r"p5en\.48xlarge \(H200\) on one node per replica: 1 node at peak, 63\.30 USD/h; .*",
+        id="multi-node-model-without-efa",
+    ),
+    pytest.param(
+        "prod", "          coldStartSeconds: 1800\n", "          coldStartSeconds: 1200\n",
+        r"stacks/Pulumi\.prod\.yaml: aiplane:platform\.compute\.models\[1\]\.coldStartSeconds: 1200: model 'llama-3-1-405b' on pool "
+        r"'frontier': a cold start takes about 1414 s, over its budget of 1200 s: node 410 s \+ image 229 s \+ weights 485 s \(378 GiB per "
+        r"node from S3\) \+ engine 290 s = 1414 s; weights must stream at 1,498 MB/s per node to fit: for example from FSx for Lustre at "
+        r"125 MB/s per TiB over 12 TiB \(or more replicas kept warm\)",
+        id="cold-start-over-budget",
+    ),
+    pytest.param(
+        "prod", "          coldStartSeconds: 1800\n", "          coldStartSeconds: 600\n",
+        r"stacks/Pulumi\.prod\.yaml: aiplane:platform\.compute\.models\[1\]\.coldStartSeconds: 600: .* the node, the image and the "
+        r"engine alone take 929 s: keep warm capacity \(a higher nominal replica count\) instead of scaling from cold",
+        id="cold-start-budget-below-the-fixed-phases",
+    ),
+    pytest.param(
+        "prod", "          ttftSeconds: 3\n", "          ttftSeconds: 40\n",
+        r"stacks/Pulumi\.prod\.yaml: aiplane:platform\.compute\.models\[1\]: ttft_seconds \(40\) exceeds p95_latency_seconds \(30\)",
+        id="ttft-above-latency-slo",
     ),
 ]
 
@@ -149,7 +176,7 @@ def test_pool_node_count_is_exact_gpu_packing(replicas_by_degree, gpus_per_node)
     from types import SimpleNamespace
 
     plans = [
-        SimpleNamespace(scenario=lambda name, tp=tp, n=n: SimpleNamespace(replicas=n, tensor_parallel=tp))
+        SimpleNamespace(scenario=lambda name, tp=tp, n=n: SimpleNamespace(replicas=n, tensor_parallel=tp, gpus_per_replica=tp, pipeline_parallel=1))
         for tp, n in replicas_by_degree
     ]
     nodes = nodes_for(plans, "peak", gpus_per_node)

@@ -9,7 +9,7 @@ from aiplane.cli import app
 from aiplane.loader import load_stack
 from tests.conftest import PROJECT_DIR, edit, plan_fails_with
 
-PROD_FALLBACKS = "        fallbacks:\n          llama-3-1-70b: [claude-sonnet, gpt-4o]\n"
+PROD_FALLBACKS = "        fallbacks:\n          llama-3-1-405b: [claude-sonnet, gpt-4o]\n"
 PROD_PROVIDER = "          - {name: gpt-4o, model: openai/gpt-4o, apiKey: {secret: llm-provider-keys, key: openai}}\n"
 DEV_GATEWAY = "      gateway:\n        replicas: {min: 1, max: 2}\n"
 SECRET_LOOKING_KEY = "sk-proj-AbCdEf0123456789"
@@ -17,10 +17,10 @@ SECRET_LOOKING_KEY = "sk-proj-AbCdEf0123456789"
 BAD_SERVING_EDITS = [
     pytest.param(
         "prod",
-        "          reasoning: llama-3-1-70b\n",
         "          reasoning: llama-3-1-405b\n",
-        "stacks/Pulumi.prod.yaml: aiplane:platform: serving.gateway.routes.reasoning: 'llama-3-1-405b' is not a served or "
-        "provider model (served: llama-3-1-70b, llama-3-1-8b; providers: gpt-4o, claude-sonnet)",
+        "          reasoning: llama-3-1-450b\n",
+        "stacks/Pulumi.prod.yaml: aiplane:platform: serving.gateway.routes.reasoning: 'llama-3-1-450b' is not a served or "
+        "provider model (served: llama-3-1-70b, llama-3-1-405b, llama-3-1-8b; providers: gpt-4o, claude-sonnet)",
         id="route-to-a-model-not-served",
     ),
     pytest.param(
@@ -103,5 +103,5 @@ def test_default_routes_send_small_tasks_to_the_smallest_model_and_open_ended_on
         "extraction": "llama-3-1-8b",
         "summarization": "llama-3-1-8b",
         "synthesis": "llama-3-1-70b",
-        "reasoning": "llama-3-1-70b",
+        "reasoning": "llama-3-1-405b",
     }

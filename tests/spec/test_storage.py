@@ -55,7 +55,7 @@ BAD_DATA_EDITS = [
         "      expressOneZone: {pool: train, expireAfterDays: 3}\n",
         "      expressOneZone: {pool: trian, expireAfterDays: 3}\n",
         "stacks/Pulumi.prod.yaml: aiplane:platform: storage.expressOneZone.pool: 'trian' is not a pool of this stack "
-        "(pools: chat, embed, train)",
+        "(pools: chat, embed, train, frontier)",
     ),
     (
         "prod",

@@ -1,8 +1,8 @@
 """aiplane's deploy-safety checks (`AIP_DEP_*`): rules on the synthesized graph, for facts checkov never sees
 (resource options, providers, the order the Pulumi engine creates things in, awaits, field managers).
 
-Besides them, the rules that span resources checkov judges one at a time: tenant boundaries (`AIP_TEN_*`)
-and retention against the profile's floor (`AIP_S3_6`).
+Besides them, the rules that span resources checkov judges one at a time: tenant boundaries (`AIP_TEN_*`),
+retention against the profile's floor (`AIP_S3_6`), and multi-node serving on its fabric (`AIP_SRV_*`).
 
 One check per module, shaped like the checkov checks in `policies/checks/` (ID, TITLE, WHY, RESOURCES) plus
 `evaluate(graph, context)`, which yields `(resource, passed)` for every resource the check is about. The gate turns
@@ -18,7 +18,10 @@ from aiplane.policy.graph_checks import (
     audit_lock_retention,
     await_covers_startup,
     field_ownership,
+    multi_node_efa,
+    multi_node_placement,
     namespace_owner,
+    no_host_infiniband,
     pods_after_nodes,
     tenant_default_deny,
     tenant_pod_security,
@@ -31,6 +34,7 @@ from aiplane.synth.graph import GraphResource, ResourceGraph
 GRAPH_CHECKS: tuple[ModuleType, ...] = (
     pods_after_nodes, await_covers_startup, field_ownership,
     tenant_default_deny, tenant_quota, tenant_pod_security, tenant_role_boundary, namespace_owner, audit_lock_retention,
+    multi_node_efa, multi_node_placement, no_host_infiniband,
 )
 SOURCE_FOLDER = "aiplane/policy/graph_checks"
 

@@ -17,6 +17,8 @@ TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
 PATCH_FORCE = "pulumi.com/patchForce"
 GPU_RESOURCE = "nvidia.com/gpu"
 POOL_LABEL = "aiplane.io/pool"
+LEADER_WORKER_SET = "kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 
 
 def waits_for(graph: ResourceGraph) -> Any:
@@ -58,6 +60,27 @@ def containers(resource: GraphResource) -> Iterator[dict[str, Any]]:
     spec = pod_spec(resource)
     yield from spec.get("initContainers") or []
     yield from spec.get("containers") or []
+
+
+def pod_specs(resource: GraphResource) -> list[dict[str, Any]]:
+    """Every pod template of a workload: a LeaderWorkerSet's leader and worker, another kind's one template."""
+    if resource.type == LEADER_WORKER_SET:
+        group = (resource.inputs.get("spec") or {}).get("leaderWorkerTemplate") or {}
+        return [(group.get(role) or {}).get("spec") or {} for role in ("leaderTemplate", "workerTemplate")]
+    return [pod_spec(resource)]
+
+
+def pool_node_groups(graph: ResourceGraph, pool: str) -> list[GraphResource]:
+    """The managed node groups whose nodes carry `aiplane.io/pool: <pool>`."""
+    return [resource for resource in graph.of_type(NODE_GROUP) if node_labels(resource).get(POOL_LABEL) == pool]
+
+
+def launch_template_of(graph: ResourceGraph, node_group: GraphResource) -> GraphResource | None:
+    """The launch template a node group launches from: the one its `launchTemplate` input depends on."""
+    for template in graph.of_type(LAUNCH_TEMPLATE):
+        if template.urn in node_group.property_dependencies.get("launchTemplate", node_group.dependencies):
+            return template
+    return None
 
 
 def wants_gpus(resource: GraphResource) -> bool:

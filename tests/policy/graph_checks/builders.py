@@ -106,3 +106,63 @@ def tenant_namespace(
             opts=parent,
         )
     return namespace
+
+
+def efa_pool(name: str, pool: str, *, efa: bool = True, placement: bool = True, subnets: int = 1) -> aws.eks.NodeGroup:
+    """A managed node group of GPU pool `pool` on its own launch template: EFA interfaces and a cluster placement
+    group where asked, in `subnets` subnets."""
+    if efa:
+        template = checks_builders.efa_template(f"{name}-lt", cards=4, placement=placement)
+    else:
+        template = checks_builders.node_launch_template(f"{name}-lt")
+    return aws.eks.NodeGroup(
+        name,
+        aws.eks.NodeGroupArgs(
+            cluster_name="fixture",
+            node_role_arn="arn:aws:iam::123456789012:role/nodes",
+            subnet_ids=[f"subnet-{index}" for index in range(subnets)],
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(min_size=0, desired_size=2, max_size=4),
+            ami_type="AL2023_x86_64_NVIDIA",
+            labels={"aiplane.io/pool": pool},
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=template.id, version="1"),
+        ),
+    )
+
+
+def multi_node_server(
+    name: str,
+    pool: str,
+    *,
+    efa: int | None = 4,
+    zone: str | None = "us-east-1a",
+    placement_group: str | None = "fixture-pg",
+    worker_zone: str | None = None,
+    host_infiniband: bool = False,
+) -> k8s.apiextensions.CustomResource:
+    """A LeaderWorkerSet of two-pod groups (a leader and a worker, each with all 8 GPUs of its node)."""
+
+    def pod(zone_of_pod: str | None) -> k8s.core.v1.PodSpecArgs:
+        limits = {"nvidia.com/gpu": "8", **({"vpc.amazonaws.com/efa": str(efa)} if efa else {})}
+        selector = {"aiplane.io/pool": pool, "topology.kubernetes.io/zone": zone_of_pod, "aiplane.io/placement-group": placement_group}
+        volumes = [k8s.core.v1.VolumeArgs(name="ib", host_path=k8s.core.v1.HostPathVolumeSourceArgs(path="/dev/infiniband"))]
+        return k8s.core.v1.PodSpecArgs(
+            containers=[k8s.core.v1.ContainerArgs(name="vllm", image="registry.example/vllm:1", resources=k8s.core.v1.ResourceRequirementsArgs(limits=limits))],
+            node_selector={key: value for key, value in selector.items() if value},
+            volumes=volumes if host_infiniband else None,
+        )
+
+    template = k8s.core.v1.PodTemplateSpecArgs
+    return k8s.apiextensions.CustomResource(
+        name,
+        api_version="leaderworkerset.x-k8s.io/v1",
+        kind="LeaderWorkerSet",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace="model-serving"),
+        spec={
+            "replicas": 1,
+            "leaderWorkerTemplate": {
+                "size": 2,
+                "leaderTemplate": template(spec=pod(zone)),
+                "workerTemplate": template(spec=pod(worker_zone or zone)),
+            },
+        },
+    )

@@ -1,0 +1,38 @@
+"""AIP_SRV_2: a model server that spans nodes stays in one zone and one cluster placement group."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from aiplane.planning.node_profiles import PLACEMENT_GROUP_LABEL
+from aiplane.policy.graph_checks.context import GateContext
+from aiplane.policy.graph_checks.support import LEADER_WORKER_SET, POOL_LABEL, launch_template_of, pod_specs, pool_node_groups
+from aiplane.synth.graph import GraphResource, ResourceGraph
+
+ID = "AIP_SRV_2"
+TITLE = "Multi-node model servers run in one zone and one cluster placement group"
+WHY = (
+    "EFA does not cross availability zones, and between placement groups its latency and bandwidth fall to "
+    "what the region's network gives. Every pod of a group must select the same zone and placement group, on "
+    "a pool that launches into one subnet and one cluster placement group."
+)
+RESOURCES = (LEADER_WORKER_SET,)
+ZONE_LABEL = "topology.kubernetes.io/zone"
+
+
+def evaluate(graph: ResourceGraph, context: GateContext) -> Iterator[tuple[GraphResource, bool]]:
+    for resource in graph.of_type(LEADER_WORKER_SET):
+        selectors = [spec.get("nodeSelector") or {} for spec in pod_specs(resource)]
+        keys = (POOL_LABEL, ZONE_LABEL, PLACEMENT_GROUP_LABEL)
+        placed = {tuple(str(selector.get(key)) for key in keys) for selector in selectors}
+        pinned = all(all(selector.get(key) for key in keys) for selector in selectors) and len(placed) == 1
+        yield resource, pinned and _one_placement(graph, selectors[0].get(POOL_LABEL))
+
+
+def _one_placement(graph: ResourceGraph, pool: str | None) -> bool:
+    groups = pool_node_groups(graph, pool) if pool else []
+    for group in groups:
+        template = launch_template_of(graph, group)
+        placement = (template.inputs.get("placement") or {}) if template else {}
+        if len(group.inputs.get("subnetIds") or []) != 1 or not placement.get("groupName"):
+            return False
+    return bool(groups)
