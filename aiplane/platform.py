@@ -9,6 +9,7 @@ from aiplane.components.base import StackSection, configured_by
 from aiplane.components.cluster import Cluster, ClusterArgs, NodeGroupSizing
 from aiplane.components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from aiplane.components.gpu_software import GpuSoftware, GpuSoftwareArgs
+from aiplane.components.inference_gateway import pooled_endpoint
 from aiplane.components.model_gateway import (
     ModelGateway,
     ModelGatewayArgs,
@@ -220,7 +221,7 @@ def gateway_plan(spec: StackSpec) -> GatewayPlan:
     }
     return GatewayPlan(
         routing=build_table(spec.platform.gateway_routes, gateway.fallbacks, tiers),
-        served={model.name: server_endpoint(model.name) for model in spec.platform.compute.models},
+        served={plan.model: pooled_endpoint(plan.model) if plan.pooled else server_endpoint(plan.model) for plan in served_model_plans(spec)},
         served_usd_per_token=served_token_prices(spec),
         providers=[
             ProviderModel(
@@ -282,6 +283,7 @@ def build_gateway(
             private_subnet_ids=network.private_subnet_ids,
             client_security_group_id=cluster.cluster_security_group_id,
             model_servers=list(model_serving.servers.values()) if model_serving else [],
+            inference_gateway=model_serving.inference_gateway if model_serving else None,
             tenant_namespaces={name: boundary.namespace for name, boundary in tenants.items()},
         ),
     )
@@ -306,6 +308,8 @@ def served_model_plans(spec: StackSpec) -> list[ServedModelPlan]:
                 pipeline_parallel=peak.pipeline_parallel,
                 efa_interfaces=instance.max_efa_interfaces if peak.pipeline_parallel > 1 else 0,
                 zone=spec.platform.pool_zone(model.pool, spec.zones) if peak.pipeline_parallel > 1 else None,
+                # More than one replica to choose from, and a model gateway to send them requests.
+                pooled=model_plan.scenario("incident").replicas > 1 and spec.platform.serving.gateway is not None,
                 max_num_seqs=max(scenario.batch_per_replica for scenario in model_plan.scenarios),
                 startup_seconds=model_plan.cold_start.startup_probe_seconds,
                 before_start_seconds=model_plan.cold_start.before_start_seconds,

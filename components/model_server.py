@@ -13,7 +13,9 @@ Defaults (behaviour, not options):
 - KEDA scales replicas between the plan's nominal and incident counts on the serving signals vLLM exports
   (requests waiting, requests running), never on CPU, which says nothing about a GPU server's load;
 - a model planned across nodes runs as a LeaderWorkerSet instead of a Deployment (components/leader_worker_set.py):
-  a replica is a group of pods on EFA, the Service and KEDA reach its leader.
+  a replica is a group of pods on EFA, the Service and KEDA reach its leader;
+- a model with more than one replica is reached through its InferencePool on the inference gateway
+  (components/inference_gateway.py), which its NetworkPolicy admits with the model's endpoint picker.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aiplane.components.base import AiplaneComponent
 from aiplane.components.iam import pod_identity_association, pod_identity_role
+from aiplane.components.inference_gateway import INFERENCE_GATEWAY_NAMESPACE, picker_name, pooled_endpoint
 from aiplane.components.leader_worker_set import (
     EFA_ENVIRONMENT,
     EFA_RESOURCE,
@@ -96,6 +99,7 @@ class ModelServerArgs(BaseModel):
     depends_on: list[Any] = Field(default_factory=list, description="The autoscaler's installation, which brings its CRDs")
     nodes: list[Any] = Field(default_factory=list, description="What brings the GPU nodes the pods run on (the pool's component)")
     lws_controller: Any = Field(default=None, description="The LWS release, which brings the LeaderWorkerSet CRD (multi-node servers)")
+    pooled: bool = Field(default=False, description="Behind an InferencePool: the inference gateway and the model's picker reach it")
 
     @model_validator(mode="after")
     def _replicas_ordered(self) -> ModelServerArgs:
@@ -152,6 +156,7 @@ def vllm_arguments(args: ModelServerArgs, weights: str) -> list[str]:
 class ModelServer(AiplaneComponent):
     endpoint: str
     service_account: str
+    pod_selector: dict[str, str]  # the pods that serve the API (a multi-node server's leaders)
 
     def __init__(self, name: str, args: ModelServerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aiplane:serving:ModelServer", name, opts)
@@ -160,7 +165,7 @@ class ModelServer(AiplaneComponent):
         on_cluster = self.child(provider=args.kubernetes_provider, depends_on=[args.namespace])
         metadata = k8s.meta.v1.ObjectMetaArgs(name=args.model, namespace=SERVING_NAMESPACE, labels=labels)
         self.service_account = args.model
-        self.endpoint = server_endpoint(args.model)
+        self.endpoint = pooled_endpoint(args.model) if args.pooled else server_endpoint(args.model)
 
         self._weights_reader(name, args)
         service_account(f"{name}-sa", metadata, on_cluster)
@@ -204,6 +209,7 @@ class ModelServer(AiplaneComponent):
                 opts=workload_opts,
             )
             service_selector = selector
+        self.pod_selector = service_selector
         cluster_service(f"{name}-service", metadata, service_selector, {"http": VLLM_PORT}, on_cluster)
         one_at_a_time_budget(f"{name}-pdb", metadata, selector, on_cluster)
         k8s.networking.v1.NetworkPolicy(
@@ -214,7 +220,13 @@ class ModelServer(AiplaneComponent):
                 policy_types=["Ingress", "Egress"],
                 ingress=[
                     k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                        from_=[namespaces_peer([GATEWAY_NAMESPACE, MONITORING_NAMESPACE])],
+                        from_=[
+                            namespaces_peer([GATEWAY_NAMESPACE, MONITORING_NAMESPACE, *([INFERENCE_GATEWAY_NAMESPACE] if args.pooled else [])]),
+                            # The model's endpoint picker reads each server's queue and cache metrics.
+                            *([k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs(
+                                match_labels={"app.kubernetes.io/instance": picker_name(args.model)}
+                            ))] if args.pooled else []),
+                        ],
                         ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=VLLM_PORT)],
                     ),
                     *self._group_traffic(args, selector, k8s.networking.v1.NetworkPolicyIngressRuleArgs, "from_"),

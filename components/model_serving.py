@@ -3,7 +3,8 @@ server per served model (components/model_server.py).
 
 The namespace enforces the restricted Pod Security Standard: a model server needs GPUs, not privileges.
 KEDA is a pinned Helm release; it turns the serving signals in Prometheus into replica counts. Where a model
-is planned across nodes, the LeaderWorkerSet controller is a pinned Helm release too.
+is planned across nodes, the LeaderWorkerSet controller is a pinned Helm release too; where one has more than
+one replica, the inference gateway and its pools (components/inference_gateway.py).
 """
 from __future__ import annotations
 
@@ -15,13 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aiplane.components.base import AiplaneComponent, StackSection, configured_by
 from aiplane.components.gpu_software import helm_release
+from aiplane.components.inference_gateway import InferenceGateway, InferenceGatewayArgs, PooledModel
 from aiplane.components.leader_worker_set import LWS_CHART, LWS_IMAGE_TAG, LWS_NAMESPACE
 from aiplane.components.model_server import (
     SERVING_NAMESPACE,
+    VLLM_PORT,
     ModelServer,
     ModelServerArgs,
 )
-from aiplane.components.workloads import restricted_namespace
+from aiplane.components.workloads import GATEWAY_NAMESPACE, restricted_namespace
 
 # KEDA 2.18 supports Kubernetes 1.31 to 1.33 (KEDA's compatibility table).
 KEDA_CHART = {"chart": "keda", "version": "2.18.1", "repo": "https://kedacore.github.io/charts"}
@@ -39,6 +42,7 @@ class ServedModelPlan(BaseModel):
     pipeline_parallel: int = 1
     efa_interfaces: int = 0
     zone: str | None = None
+    pooled: bool = Field(default=False, description="Behind an InferencePool and its endpoint picker (more than one replica)")
     max_num_seqs: int
     max_model_len: int
     startup_seconds: int = Field(default=1200, ge=10, description="What the startup probe allows: weights and engine, from the estimate")
@@ -68,6 +72,7 @@ class ModelServingArgs(BaseModel):
 
 class ModelServing(AiplaneComponent):
     servers: dict[str, ModelServer]
+    inference_gateway: InferenceGateway | None
 
     def __init__(self, name: str, args: ModelServingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aiplane:serving:ModelServing", name, opts)
@@ -111,4 +116,18 @@ class ModelServing(AiplaneComponent):
                     ),
                     opts=pulumi.ResourceOptions(parent=self),
                 )
+        self.inference_gateway = None
+        pooled = [model for model in args.models if model.pooled]
+        if pooled:
+            self.inference_gateway = InferenceGateway(
+                f"{name}-inference",
+                InferenceGatewayArgs(
+                    models=[PooledModel(model=model.model, selector=self.servers[model.model].pod_selector, port=VLLM_PORT) for model in pooled],
+                    namespace=SERVING_NAMESPACE,
+                    client_namespaces=[GATEWAY_NAMESPACE],
+                    kubernetes_provider=args.kubernetes_provider,
+                    depends_on=[namespace],
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self.register_outputs({"endpoints": {model: server.endpoint for model, server in self.servers.items()}})

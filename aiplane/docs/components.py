@@ -32,6 +32,7 @@ COMPONENTS = (
     DocumentedComponent("aiplane.components.vector_db", "VectorDb", "VectorDbArgs"),
     DocumentedComponent("aiplane.components.model_server", "ModelServer", "ModelServerArgs"),
     DocumentedComponent("aiplane.components.model_serving", "ModelServing", "ModelServingArgs"),
+    DocumentedComponent("aiplane.components.inference_gateway", "InferenceGateway", "InferenceGatewayArgs"),
     DocumentedComponent("aiplane.components.model_gateway", "ModelGateway", "ModelGatewayArgs"),
     DocumentedComponent("aiplane.components.observability", "Observability", "ObservabilityArgs"),
     DocumentedComponent("aiplane.components.tenant_boundary", "TenantBoundary", "TenantBoundaryArgs"),

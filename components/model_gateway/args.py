@@ -59,6 +59,7 @@ class ModelGatewayArgs(BaseModel):
     private_subnet_ids: list[Any]
     client_security_group_id: Any
     model_servers: list[Any] = Field(default_factory=list, description="Created first: the gateway routes to them")
+    inference_gateway: Any = Field(default=None, description="The inference gateway pooled models are reached through, if any")
     tenant_namespaces: dict[str, Any] = Field(
         default_factory=dict, description="k8s Namespace per tenant: each gets its key as the Secret `gateway-key`"
     )

@@ -10,6 +10,8 @@ import pulumi_kubernetes as k8s
 
 from aiplane.components.base import AiplaneComponent
 from aiplane.components.encryption import encrypted_log_group
+from aiplane.components.inference_gateway import GATEWAY_PORT as INFERENCE_GATEWAY_PORT
+from aiplane.components.inference_gateway import INFERENCE_GATEWAY_NAMESPACE
 from aiplane.components.model_gateway.args import (
     GATEWAY_NAME,
     GATEWAY_PORT,
@@ -66,6 +68,11 @@ def network_policies(component: AiplaneComponent, name: str, args: ModelGatewayA
                     ],
                     ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=VLLM_PORT)],
                 ),
+                # Pooled models, through the inference gateway (components/inference_gateway.py).
+                *([k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=[namespaces_peer([INFERENCE_GATEWAY_NAMESPACE])],
+                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=INFERENCE_GATEWAY_PORT)],
+                )] if args.inference_gateway else []),
                 k8s.networking.v1.NetworkPolicyEgressRuleArgs(
                     to=[k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=args.vpc_cidr))],
                     ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=POSTGRES_PORT)],

@@ -99,7 +99,7 @@ class ModelGateway(AiplaneComponent):
                 ),
             ),
             opts=autoscaled(
-                pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=[config_map, *args.model_servers])),
+                pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=[config_map, *args.model_servers, *([args.inference_gateway] if args.inference_gateway else [])])),
                 STARTUP_SECONDS,
             ),
         )

@@ -34,16 +34,17 @@ def test_plan_prints_a_preview_and_writes_graph_and_summary(project_copy):
     assert "gateway (aiplane:gateway:ModelGateway)" in result.stdout
     assert "tenant-research (aiplane:tenant:TenantBoundary)" in result.stdout
     # network, cluster, GPU software, four GPU pools and the research tenant's, storage and its research
-    # buckets, two vector databases, the model serving plane with its three servers, the gateway, and three
-    # tenant boundaries with their two vector databases, and the observability plane
-    assert len(summary["components"]) == 23
+    # buckets, two vector databases, the model serving plane with its three servers and its inference gateway
+    # (with the two CRD files it applies), the gateway, three tenant boundaries with their two vector
+    # databases, and the observability plane
+    assert len(summary["components"]) == 26
     assert "observability (aiplane:observability:Observability)" in result.stdout
     assert summary["cost"]["total"] > 0
     manifests = len(list((out / "k8s").glob("*.yaml")))
     kubernetes_objects = [
         r for r in graph["resources"] if r["custom"] and r["type"].startswith("kubernetes:") and "helm.sh" not in r["type"]
     ]
-    assert manifests == len(kubernetes_objects) == 87
+    assert manifests == len(kubernetes_objects) == 111
     assert f"Wrote graph.json, summary.json, tfplan.json and k8s/ ({manifests} manifests) to build/prod" in result.stdout
     assert json.loads((out / "tfplan.json").read_text())["planned_values"]["root_module"]["resources"]
 

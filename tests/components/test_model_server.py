@@ -20,7 +20,10 @@ from aiplane.platform import served_model_plans
 from tests.conftest import PROJECT_DIR, SHIPPED_STACKS, fixture_project, synthesized
 
 # Kinds kubernetes-validate has no schema for: custom resources of Karpenter, KEDA and the Prometheus Operator.
-CUSTOM_KINDS = {"NodePool", "EC2NodeClass", "ScaledObject", "PrometheusRule", "ServiceMonitor", "LeaderWorkerSet"}
+CUSTOM_KINDS = {
+    "NodePool", "EC2NodeClass", "ScaledObject", "PrometheusRule", "ServiceMonitor", "LeaderWorkerSet",
+    "InferencePool", "Gateway", "HTTPRoute", "DestinationRule",
+}
 
 
 def k8s_object(graph, kind, name):
@@ -99,7 +102,13 @@ def test_only_the_gateway_and_prometheus_reach_a_server():
         policy = k8s_object(graph, "NetworkPolicy", f"serving-{plan.model}-netpol").inputs["spec"]
         (ingress,) = policy["ingress"]
         (selector,) = ingress["from"][0]["namespaceSelector"]["matchExpressions"]
-        assert selector["values"] == ["model-gateway", "monitoring"] and ingress["ports"] == [{"protocol": "TCP", "port": 8000}]
+        assert ingress["ports"] == [{"protocol": "TCP", "port": 8000}]
+        if not plan.pooled:
+            assert selector["values"] == ["model-gateway", "monitoring"] and len(ingress["from"]) == 1
+            continue
+        # A pooled model: the inference gateway, and its own endpoint picker (for the metrics it scores on).
+        assert selector["values"] == ["inference-gateway", "model-gateway", "monitoring"]
+        assert ingress["from"][1:] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/instance": f"{plan.model}-epp"}}}]
 
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("Pulumi.*.yaml"))

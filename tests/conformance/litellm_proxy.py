@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ruamel.yaml import YAML
 
@@ -102,11 +103,16 @@ def upstream_server() -> Iterator[tuple[str, Upstreams]]:
 
 
 def pointed_at(config_text: str, upstream: str) -> str:
-    """The rendered config with every upstream address replaced by the stand-in's, and nothing else changed."""
+    """The rendered config with every upstream's host replaced by the stand-in's, and nothing else changed: a
+    served model keeps the path of its address (`/v1` on its Service, `/<model>/v1` on the inference gateway)."""
     config = YAML(typ="safe").load(config_text)
     for entry in config["model_list"]:
         params = entry["litellm_params"]
-        params["api_base"] = upstream if params["model"].startswith("anthropic/") else f"{upstream}/v1"
+        if params["model"].startswith("anthropic/"):
+            params["api_base"] = upstream
+        else:
+            path = urlsplit(params["api_base"]).path if params.get("api_base") else "/v1"
+            params["api_base"] = f"{upstream}{path}"
     return json.dumps(config)
 
 

@@ -13,7 +13,9 @@ from aiplane.components.model_gateway.config import ALLOWED_FAILS
 from aiplane.components.observability.metrics import EXPORTED_METRICS
 from aiplane.components.workloads import MONITORING_NAMESPACE
 from aiplane.cost import served_token_prices
+from tests.conformance.gateway_routes import Routed, route
 from tests.conformance.litellm_proxy import USAGE, deployed, deployed_gateway, pod_containers
+from tests.conformance.workloads import pod_templates
 from tests.conftest import PROJECT_DIR, SHIPPED_STACKS
 
 
@@ -159,3 +161,28 @@ def test_a_failing_model_cools_down_and_its_requests_go_straight_to_the_fallback
     before = len(upstreams.calls)
     assert proxy.chat(task)[0] == 200
     assert [call["model"] for call in upstreams.calls[before:]] == [fallback], "the recovered server is tried before its cooldown ends"
+
+
+def test_pooled_models_reach_their_inference_pool_through_the_gateways_routes(gateway):
+    """A model with more than one replica is called at its route on the inference gateway: the path LiteLLM
+    sends is matched by that model's HTTPRoute, rewritten to vLLM's own path, and handed to the InferencePool
+    that selects the model's serving pods on their serving port. The others go straight to their Service."""
+    spec, plan, config, proxy, upstreams, graph = gateway
+    routes = [r.inputs for r in graph.resources if r.type == "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"]
+    pools = {r.inputs["metadata"]["name"]: r.inputs for r in graph.resources if r.type == "kubernetes:inference.networking.k8s.io/v1:InferencePool"}
+    assert pools, f"stack {spec.environment} pools no model"
+    for model in plan.served:
+        before = len(upstreams.calls)
+        status, _, body = proxy.chat(model)
+        assert status == 200, body
+        (call,) = upstreams.calls[before:]
+        if model not in pools:
+            assert call["path"] == "/v1/chat/completions", (model, call)
+            continue
+        routed = route(routes, call["path"])
+        assert routed == Routed(route=model, backend_kind="InferencePool", backend=model, path="/v1/chat/completions"), (model, call, routed)
+        pool = pools[model]["spec"]
+        serving = [t for t in pod_templates(graph, "model-serving") if all(t["metadata"]["labels"].get(k) == v for k, v in pool["selector"]["matchLabels"].items())]
+        assert serving and all(t["metadata"]["labels"]["app.kubernetes.io/instance"] == model for t in serving), model
+        ports = {p["containerPort"] for t in serving for c in t["spec"]["containers"] for p in c.get("ports", [])}
+        assert [port["number"] for port in pool["targetPorts"]] == sorted(ports), (model, ports)

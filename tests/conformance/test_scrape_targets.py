@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from aiplane.components.workloads import MONITORING_NAMESPACE, NAMESPACE_NAME_LABEL
+from tests.conformance.workloads import objects, pod_templates
 from tests.conftest import SHIPPED_STACKS, synthesized
 
 MONITORING_LABELS = {NAMESPACE_NAME_LABEL: MONITORING_NAMESPACE}
@@ -22,24 +23,6 @@ def matches(selector: dict | None, labels: dict) -> bool:
                 or (operator == "Exists" and key not in labels) or (operator == "DoesNotExist" and key in labels):
             return False
     return True
-
-
-def objects(graph, kind: str, namespace: str | None = None) -> list[dict]:
-    return [
-        r.inputs for r in graph.resources
-        if r.type.startswith("kubernetes:") and r.inputs.get("kind") == kind
-        and (namespace is None or r.inputs["metadata"].get("namespace") == namespace)
-    ]
-
-
-def pod_templates(graph, namespace: str) -> list[dict]:
-    """The pod templates of the namespace's workloads: Deployments' and StatefulSets', and a LeaderWorkerSet's
-    leader and worker."""
-    templates = [workload["spec"]["template"] for kind in ("Deployment", "StatefulSet") for workload in objects(graph, kind, namespace)]
-    for workload in objects(graph, "LeaderWorkerSet", namespace):
-        group = workload["spec"]["leaderWorkerTemplate"]
-        templates += [group["leaderTemplate"], group["workerTemplate"]]
-    return templates
 
 
 def admits_prometheus(policy: dict, port: int) -> bool:

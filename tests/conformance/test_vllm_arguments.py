@@ -30,6 +30,8 @@ def containers(environment):
         else:
             continue
         container = template["spec"]["containers"][0]
+        if container["name"] != "vllm":
+            continue  # an endpoint picker beside the servers
         assert container["image"] == VLLM_IMAGE
         yield resource.name, container
 

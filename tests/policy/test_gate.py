@@ -26,12 +26,14 @@ def test_shipped_stacks_pass_their_profiles(shipped_report):
         assert stack.count("violation") == 0
     prod = next(stack for stack in shipped_report.stacks if stack.stack == "prod")
     assert prod.count("advisory") == 0
-    # The only accepted risks: the log bucket's SSE-S3 (an AWS requirement) and no cross-region replication.
+    # The only accepted risks: the log bucket's SSE-S3 (an AWS requirement), no cross-region replication, and
+    # the endpoint pickers' API token and tag-pinned image.
     waived = {(f.check_id, f.resource) for f in prod.findings if f.status == "waived"}
     buckets = [*("datasets", "models", "checkpoints", "audit", "logs"), *(f"research-{p}" for p in ("datasets", "models", "checkpoints"))]
+    pickers = {(check, f"Deployment.model-serving.{model}-epp") for check in ("CKV_K8S_38", "CKV_K8S_43") for model in ("llama-3-1-70b", "llama-3-1-8b")}
     assert waived == {("CKV_AWS_145", "aws_s3_bucket.storage-logs")} | {
         ("CKV_AWS_144", f"aws_s3_bucket.storage-{bucket}") for bucket in buckets
-    }
+    } | pickers
 
 
 def test_every_aiplane_check_ran_on_the_shipped_stacks(shipped_report):
@@ -49,7 +51,7 @@ def test_dev_advisories_are_the_profiles_exceptions(shipped_report):
         ("AIP_S3_5", "advisory"),
         ("CKV_AWS_139", "advisory"),
     } | {(f.check_id, "waived") for f in dev.findings if f.status == "waived"}
-    assert {f.check_id for f in dev.findings if f.status == "waived"} == {"CKV_AWS_144", "CKV_AWS_145"}
+    assert {f.check_id for f in dev.findings if f.status == "waived"} == {"CKV_AWS_144", "CKV_AWS_145", "CKV_K8S_38", "CKV_K8S_43"}
 
 
 def test_findings_point_at_the_code_that_built_the_resource(shipped_report):
@@ -250,7 +252,7 @@ def test_junit_report_counts_per_stack(project_copy, tmp_path):
     suites = {suite.get("name"): suite for suite in ET.parse(out).getroot()}
     assert suites["aiplane check prod"].get("failures") == "1"
     assert suites["aiplane check dev"].get("failures") == "0"
-    assert suites["aiplane check dev"].get("skipped") == "12"  # 6 advisories and 6 waived findings
+    assert suites["aiplane check dev"].get("skipped") == "14"  # 6 advisories and 8 waived findings
     failure = suites["aiplane check prod"].find("testcase/failure")
     assert failure.get("type") == "CKV_AWS_39"
 
@@ -258,7 +260,7 @@ def test_junit_report_counts_per_stack(project_copy, tmp_path):
 def test_cli_report_names_component_and_tenant(project_copy):
     result = runner.invoke(app, ["check", "--stack", "dev"])
     assert result.exit_code == 0
-    assert "dev: " in result.stdout and "0 violations, 6 advisory" in result.stdout and "6 waived" in result.stdout
+    assert "dev: " in result.stdout and "0 violations, 6 advisory" in result.stdout and "8 waived" in result.stdout
     assert "in       cluster" in result.stdout and "stack    aiplane:platform.cluster (line 14)" in result.stdout
 
 
