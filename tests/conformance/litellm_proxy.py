@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from ruamel.yaml import YAML
 
+from aiplane.components.inference_gateway import GATEWAY_SERVICE as INFERENCE_GATEWAY_SERVICE
 from aiplane.components.model_gateway import GATEWAY_NAME
 from aiplane.components.workloads import GATEWAY_NAMESPACE
 from aiplane.platform import gateway_plan
@@ -102,17 +103,19 @@ def upstream_server() -> Iterator[tuple[str, Upstreams]]:
         server.server_close()
 
 
-def pointed_at(config_text: str, upstream: str) -> str:
+def pointed_at(config_text: str, upstream: str, inference_gateway: str | None = None) -> str:
     """The rendered config with every upstream's host replaced by the stand-in's, and nothing else changed: a
-    served model keeps the path of its address (`/v1` on its Service, `/<model>/v1` on the inference gateway)."""
+    served model keeps the path of its address (`/v1` on its Service, `/<model>/v1` on the inference gateway).
+    With `inference_gateway`, the addresses on the inference gateway's host go there instead."""
     config = YAML(typ="safe").load(config_text)
     for entry in config["model_list"]:
         params = entry["litellm_params"]
         if params["model"].startswith("anthropic/"):
             params["api_base"] = upstream
         else:
-            path = urlsplit(params["api_base"]).path if params.get("api_base") else "/v1"
-            params["api_base"] = f"{upstream}{path}"
+            address = urlsplit(params["api_base"]) if params.get("api_base") else None
+            host = inference_gateway if inference_gateway and address and address.hostname.startswith(INFERENCE_GATEWAY_SERVICE) else upstream
+            params["api_base"] = f"{host}{address.path if address else '/v1'}"
     return json.dumps(config)
 
 
@@ -225,10 +228,13 @@ def pod_containers(graph) -> dict[str, dict]:
 
 
 @contextmanager
-def deployed_gateway(environment: str, workdir: Path, stand_in: Callable[[dict, dict[str, str]], None] | None = None) -> Iterator[tuple]:
+def deployed_gateway(
+    environment: str, workdir: Path, stand_in: Callable[[dict, dict[str, str]], None] | None = None, inference_gateway: str | None = None
+) -> Iterator[tuple]:
     """The proxy as the stack's gateway Deployment runs it: its rendered config (the ConfigMap's), its
     environment, and its sidecars with their scripts (from the same ConfigMap). `stand_in(config, files)` may
-    add what replaces the database; it changes nothing else. Yields (spec, plan, config, proxy, upstreams, graph)."""
+    add what replaces the database; it changes nothing else. With `inference_gateway`, pooled models are called
+    there (the stand-in of the inference gateway's data path). Yields (spec, plan, config, proxy, upstreams, graph)."""
     spec, graph = synthesized(environment)
     plan = gateway_plan(spec)
     files = deployed(graph, "ConfigMap", f"{GATEWAY_NAME}-config")["data"]
@@ -246,5 +252,5 @@ def deployed_gateway(environment: str, workdir: Path, stand_in: Callable[[dict, 
     if stand_in:
         stand_in(config, beside)
     with upstream_server() as (upstream, upstreams):
-        with running_proxy(pointed_at(json.dumps(config), upstream), workdir, environment_variables, sidecar, beside) as proxy:
+        with running_proxy(pointed_at(json.dumps(config), upstream, inference_gateway), workdir, environment_variables, sidecar, beside) as proxy:
             yield spec, plan, rendered, proxy, upstreams, graph
