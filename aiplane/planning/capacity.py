@@ -64,6 +64,10 @@ class CapacityError(ValueError):
     """The model cannot be served as asked on this hardware; the message says why."""
 
 
+class DoesNotFit(CapacityError):
+    """Even the widest layout allowed cannot hold the model's weights and one full-context sequence."""
+
+
 @dataclass(frozen=True)
 class Accelerator:
     """What the planner needs to know about an instance type."""
@@ -322,7 +326,7 @@ def infeasible(model: ServedModel, accelerator: Accelerator, widest: int, max_no
     fits = [pp for pp in range(1, max_nodes + 1) if memory_per_gpu_gib(model, widest, 1, pp) <= usable]
     if not fits:
         over = f" over {max_nodes} nodes" if max_nodes > 1 else ""
-        return CapacityError(
+        return DoesNotFit(
             f"{model.name} needs {memory_per_gpu_gib(model, widest, 1, max_nodes):.1f} GiB per GPU at TP={widest}{over} (weights "
             f"and one {model.context_tokens}-token sequence), more than the {usable:.1f} GiB usable on {accelerator.instance_type}'s "
             f"{accelerator.gpu}, whose NVLink domain is {gpus(accelerator.nvlink_domain)}"

@@ -17,6 +17,7 @@ from aiplane.planning.capacity import (
     MAX_PIPELINE_NODES,
     Accelerator,
     CapacityError,
+    DoesNotFit,
     ScenarioPlan,
     ServedModel,
     Topology,
@@ -208,7 +209,7 @@ def plan_served_model(model: ModelDemand, pool: PoolDemand, accelerator: Acceler
         plan = plan_serving(model.served, accelerator, model.tensor_parallel, max_nodes)
     except CapacityError as error:
         hints = []
-        if "GiB per GPU" in str(error):
+        if isinstance(error, DoesNotFit):
             if not pool.efa and all(load_instance_catalog().instances[t].efa for t in pool.instance_types):
                 hints.append("serving it across nodes needs an EFA pool (efa: true)")
             hints += [option.describe() for option in one_node_alternatives(model.served, pool.instance_types[0])[:2]]
