@@ -9,7 +9,6 @@ from aiplane.components.base import StackSection, configured_by
 from aiplane.components.cluster import Cluster, ClusterArgs, NodeGroupSizing
 from aiplane.components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from aiplane.components.gpu_software import GpuSoftware, GpuSoftwareArgs
-from aiplane.components.inference_gateway import pooled_endpoint
 from aiplane.components.model_gateway import (
     ModelGateway,
     ModelGatewayArgs,
@@ -221,7 +220,7 @@ def gateway_plan(spec: StackSpec) -> GatewayPlan:
     }
     return GatewayPlan(
         routing=build_table(spec.platform.gateway_routes, gateway.fallbacks, tiers),
-        served={plan.model: pooled_endpoint(plan.model) if plan.pooled else server_endpoint(plan.model) for plan in served_model_plans(spec)},
+        served={plan.model: server_endpoint(plan.model, plan.pooled) for plan in served_model_plans(spec)},
         served_usd_per_token=served_token_prices(spec),
         providers=[
             ProviderModel(

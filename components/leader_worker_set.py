@@ -20,6 +20,8 @@ from typing import Any
 
 import pulumi_kubernetes as k8s
 
+from aiplane.planning.node_profiles import PLACEMENT_GROUP_LABEL, POOL_LABEL, ZONE_LABEL
+
 # The LWS controller, a pinned Helm release from the project's OCI registry (chart version = release
 # version without the v, kubernetes-sigs/lws Makefile `CHART_VERSION`); the image tag is set explicitly.
 LWS_CHART = {"chart": "oci://registry.k8s.io/lws/charts/lws", "version": "0.9.0"}
@@ -29,8 +31,6 @@ LWS_API_VERSION = "leaderworkerset.x-k8s.io/v1"
 # Labels the controller puts on every pod of a set (kubernetes-sigs/lws api/leaderworkerset/v1).
 LWS_SET_LABEL = "leaderworkerset.sigs.k8s.io/name"
 ROLE_LABEL = "aiplane.io/role"
-EFA_RESOURCE = "vpc.amazonaws.com/efa"
-ZONE_LABEL = "topology.kubernetes.io/zone"
 RAY_PORT = 6379
 # How long a leader waits for its workers to join before the pod fails (and LWS recreates the group).
 RAY_JOIN_SECONDS = 600
@@ -68,8 +68,9 @@ WORKER_SCRIPT = (
 )
 
 
-def efa_node_selector(pool: str, pool_label: str, zone: str, placement_group_label: str, placement_group: Any) -> dict[str, Any]:
-    return {pool_label: pool, ZONE_LABEL: zone, placement_group_label: placement_group}
+def efa_node_selector(pool: str, zone: str, placement_group: Any) -> dict[str, Any]:
+    """The pool's nodes in its one zone and cluster placement group."""
+    return {POOL_LABEL: pool, ZONE_LABEL: zone, PLACEMENT_GROUP_LABEL: placement_group}
 
 
 def leader_worker_set_spec(

@@ -33,7 +33,6 @@ from aiplane.components.iam import pod_identity_association, pod_identity_role
 from aiplane.components.inference_gateway import INFERENCE_GATEWAY_NAMESPACE, picker_name, pooled_endpoint
 from aiplane.components.leader_worker_set import (
     EFA_ENVIRONMENT,
-    EFA_RESOURCE,
     LEADER_SCRIPT,
     LWS_API_VERSION,
     ROLE_LABEL,
@@ -53,7 +52,7 @@ from aiplane.components.workloads import (
     pod_security_context,
     service_account,
 )
-from aiplane.planning.node_profiles import GPU_TAINT, PLACEMENT_GROUP_LABEL, POOL_LABEL
+from aiplane.planning.node_profiles import EFA_RESOURCE, GPU_TAINT, POOL_LABEL
 
 # vLLM's OpenAI-compatible server, pinned by digest so a re-pushed tag cannot change what runs.
 VLLM_IMAGE = "vllm/vllm-openai:v0.10.2@sha256:607442e407b0fea97f8a132a78b787c121a996dd4de181fa08e8da06e71ec2db"
@@ -116,8 +115,11 @@ class ModelServerArgs(BaseModel):
         return self.pipeline_parallel > 1
 
 
-def server_endpoint(model: str) -> str:
-    """The OpenAI-compatible base URL of a model's server, inside the cluster."""
+def server_endpoint(model: str, pooled: bool = False) -> str:
+    """The OpenAI-compatible base URL of a model's server inside the cluster: its route on the inference gateway
+    when it is pooled, else its Service."""
+    if pooled:
+        return pooled_endpoint(model)
     return f"http://{model}.{SERVING_NAMESPACE}.svc.cluster.local:{VLLM_PORT}/v1"
 
 
@@ -165,7 +167,7 @@ class ModelServer(AiplaneComponent):
         on_cluster = self.child(provider=args.kubernetes_provider, depends_on=[args.namespace])
         metadata = k8s.meta.v1.ObjectMetaArgs(name=args.model, namespace=SERVING_NAMESPACE, labels=labels)
         self.service_account = args.model
-        self.endpoint = pooled_endpoint(args.model) if args.pooled else server_endpoint(args.model)
+        self.endpoint = server_endpoint(args.model, args.pooled)
 
         self._weights_reader(name, args)
         service_account(f"{name}-sa", metadata, on_cluster)
@@ -271,7 +273,7 @@ class ModelServer(AiplaneComponent):
         node_selector: dict[str, Any] = {POOL_LABEL: args.pool}
         command = None
         if args.multi_node:
-            node_selector = efa_node_selector(args.pool, POOL_LABEL, args.zone, PLACEMENT_GROUP_LABEL, args.placement_group)
+            node_selector = efa_node_selector(args.pool, args.zone, args.placement_group)
             # sh -c SCRIPT NAME ARGS...: the arguments after the name are the script's "$@".
             command = ["/bin/sh", "-c", LEADER_SCRIPT if serves else WORKER_SCRIPT, role]
         return k8s.core.v1.PodSpecArgs(

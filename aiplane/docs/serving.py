@@ -23,7 +23,6 @@ from aiplane.components.inference_gateway import (
 )
 from aiplane.components.leader_worker_set import (
     EFA_ENVIRONMENT,
-    EFA_RESOURCE,
     LWS_API_VERSION,
     LWS_CHART,
     LWS_IMAGE_TAG,
@@ -50,7 +49,7 @@ from aiplane.components.observability import (
 from aiplane.components.vector_db import QDRANT_IMAGE
 from aiplane.components.workloads import PROMETHEUS_URL
 from aiplane.planning.cold_start import MARGIN
-from aiplane.planning.node_profiles import TENANT_LABEL
+from aiplane.planning.node_profiles import EFA_RESOURCE, TENANT_LABEL
 from aiplane.planning.routing import LARGE_MODEL_TASKS, SMALL_MODEL_TASKS
 
 SERVING_DOC = Path("docs") / "serving.md"

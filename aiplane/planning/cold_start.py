@@ -11,13 +11,13 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from aiplane.planning.capacity import GIB
+from aiplane.planning.instances import DataModel, Source
 
 COLD_START_PATH = Path(__file__).resolve().parent.parent / "data" / "cold_start.yaml"
 # Probes and awaits allow this much more than the estimate: the figures are typical, not worst cases.
@@ -27,36 +27,27 @@ LUSTRE_THROUGHPUTS_PER_TIB = (125, 250, 500, 1000)
 MB = 1e6
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, validate_by_alias=True)
+class Sourced(DataModel):
+    """A figure with the key of its source, and whether that source measured it."""
 
-
-class Source(_Model):
-    title: str = Field(min_length=1)
-    url: HttpUrl
-    checked: date
-
-
-class Figure(_Model):
-    value: float = Field(gt=0)
     source: str
     measured: bool
 
 
-class NodeFigure(_Model):
+class Figure(Sourced):
+    value: float = Field(gt=0)
+
+
+class NodeFigure(Sourced):
     default: float = Field(gt=0)
     families: dict[str, float] = Field(default_factory=dict)
-    source: str
-    measured: bool
 
 
-class ImageFigure(_Model):
+class ImageFigure(Sourced):
     size_gb: float = Field(gt=0)
-    source: str
-    measured: bool
 
 
-class ColdStartFigures(_Model):
+class ColdStartFigures(DataModel):
     sources: dict[str, Source]
     node_ready_seconds: NodeFigure
     image: ImageFigure
@@ -66,9 +57,10 @@ class ColdStartFigures(_Model):
 
     @model_validator(mode="after")
     def _sources_exist(self) -> ColdStartFigures:
-        for name in ("node_ready_seconds", "image", "image_pull_mb_per_second", "s3_streamer_gib_per_second", "engine_seconds"):
-            if getattr(self, name).source not in self.sources:
-                raise ValueError(f"{to_camel(name)}.source: {getattr(self, name).source!r} is not in sources")
+        for name in type(self).model_fields:
+            figure = getattr(self, name)
+            if isinstance(figure, Sourced) and figure.source not in self.sources:
+                raise ValueError(f"{to_camel(name)}.source: {figure.source!r} is not in sources")
         return self
 
 

@@ -19,17 +19,19 @@ CATALOG_PATH = Path(__file__).resolve().parent.parent / "data" / "instances.yaml
 MIB_PER_GIB = 1024
 
 
-class _Model(BaseModel):
+class DataModel(BaseModel):
+    """A record of one of aiplane's data files: camelCase keys, no extras, frozen."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, validate_by_alias=True)
 
 
-class Source(_Model):
+class Source(DataModel):
     title: str = Field(min_length=1)
     url: HttpUrl
     checked: date
 
 
-class FigureSources(_Model):
+class FigureSources(DataModel):
     """Which source backs each group of figures (keys into the catalog's `sources`)."""
 
     instance: str = Field(description="GPU count, vCPUs, memory, network, network cards, EFA support.")
@@ -37,7 +39,7 @@ class FigureSources(_Model):
     price: str = Field(description="On-demand price in us-east-1 (Linux).")
 
 
-class InstanceType(_Model):
+class InstanceType(DataModel):
     name: str = Field(description="Filled in from the key in `instances`.")
     gpu: str = Field(min_length=1, description="Short GPU model name, e.g. H100.")
     gpu_product: str = Field(
@@ -93,7 +95,7 @@ class InstanceType(_Model):
         )
 
 
-class Catalog(_Model):
+class Catalog(DataModel):
     price_date: date = Field(description="The day the on-demand prices were read.")
     price_region: str = "us-east-1"
     sources: dict[str, Source]

@@ -23,6 +23,9 @@ GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
 NVLINK_DOMAIN_LABEL = "aiplane.io/nvlink-domain-gpus"
 CAPACITY_TYPE_LABEL = "aiplane.io/capacity-type"
 PLACEMENT_GROUP_LABEL = "aiplane.io/placement-group"
+# The zone label the kubelet sets on every node, and the extended resource the EFA device plugin advertises.
+ZONE_LABEL = "topology.kubernetes.io/zone"
+EFA_RESOURCE = "vpc.amazonaws.com/efa"
 # A tenant's namespace, and the nodes of a tenant's dedicated pool, carry this label; dedicated nodes also
 # carry a taint of the same key, so only the tenant's pods (which tolerate it) land there.
 TENANT_LABEL = "aiplane.io/tenant"

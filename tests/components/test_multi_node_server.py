@@ -6,10 +6,10 @@ import copy
 
 import pytest
 
-from aiplane.components.leader_worker_set import EFA_ENVIRONMENT, EFA_RESOURCE, LWS_CHART, LWS_IMAGE_TAG, ROLE_LABEL
+from aiplane.components.leader_worker_set import EFA_ENVIRONMENT, LWS_CHART, LWS_IMAGE_TAG, ROLE_LABEL
 from aiplane.export.kubernetes import manifests
 from aiplane.planning.instances import load_instance_catalog
-from aiplane.planning.node_profiles import PLACEMENT_GROUP_LABEL, POOL_LABEL
+from aiplane.planning.node_profiles import EFA_RESOURCE, PLACEMENT_GROUP_LABEL, POOL_LABEL
 from tests.conftest import synthesized
 from tests.crd_schemas import schema_errors
 

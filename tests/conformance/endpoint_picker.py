@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import grpc
 from envoy.config.core.v3 import base_pb2
@@ -134,13 +134,3 @@ class Gateway:
         return Handler
 
 
-@contextmanager
-def gateway_server(gateway: Gateway) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), gateway.handler())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()

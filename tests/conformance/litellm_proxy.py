@@ -91,16 +91,23 @@ def _handler(upstreams: Upstreams) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def upstream_server() -> Iterator[tuple[str, Upstreams]]:
-    upstreams = Upstreams()
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _handler(upstreams))
+def local_http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """`handler` served on 127.0.0.1 from a thread, for as long as the block runs; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", upstreams
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def upstream_server() -> Iterator[tuple[str, Upstreams]]:
+    upstreams = Upstreams()
+    with local_http_server(_handler(upstreams)) as url:
+        yield url, upstreams
 
 
 def pointed_at(config_text: str, upstream: str, inference_gateway: str | None = None) -> str:

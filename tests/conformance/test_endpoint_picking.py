@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from aiplane.components.inference_gateway import EPP_EXT_PROC_PORT, picker_name
-from tests.conformance.endpoint_picker import Gateway, Picker, gateway_server, picker_server
-from tests.conformance.litellm_proxy import deployed_gateway, upstream_server
+from tests.conformance.endpoint_picker import Gateway, Picker, picker_server
+from tests.conformance.litellm_proxy import deployed_gateway, local_http_server, upstream_server
 from tests.conftest import synthesized
 
 SHARED = "You are the support assistant of Example Corp. Answer from the knowledge base only, in English. "
@@ -32,7 +32,7 @@ def pooled_path(tmp_path_factory):
             pickers[name] = Picker(list(endpoints))
             addresses[name] = stack.enter_context(picker_server(pickers[name]))
         gateway = Gateway(routes, addresses)
-        url = stack.enter_context(gateway_server(gateway))
+        url = stack.enter_context(local_http_server(gateway.handler()))
         running = stack.enter_context(deployed_gateway("prod", tmp_path_factory.mktemp("litellm-pooled"), inference_gateway=url))
         yield running, gateway, pickers, pods, endpoints
 

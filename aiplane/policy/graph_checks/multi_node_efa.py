@@ -3,15 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from aiplane.planning.node_profiles import EFA_RESOURCE
 from aiplane.policy.graph_checks.context import GateContext
-from aiplane.policy.graph_checks.support import (
-    GPU_RESOURCE,
-    LEADER_WORKER_SET,
-    POOL_LABEL,
-    launch_template_of,
-    pod_specs,
-    pool_node_groups,
-)
+from aiplane.policy.graph_checks.support import GPU_RESOURCE, LEADER_WORKER_SET, POOL_LABEL, pod_specs, pool_launches
 from aiplane.synth.graph import GraphResource, ResourceGraph
 
 ID = "AIP_SRV_1"
@@ -22,7 +16,6 @@ WHY = (
     "serving runs several times slower than planned with nothing failing."
 )
 RESOURCES = (LEADER_WORKER_SET,)
-EFA_RESOURCE = "vpc.amazonaws.com/efa"
 
 
 def evaluate(graph: ResourceGraph, context: GateContext) -> Iterator[tuple[GraphResource, bool]]:
@@ -47,10 +40,8 @@ def _count(value: object) -> int:
 
 def _efa_pool(graph: ResourceGraph, pool: str | None) -> bool:
     """The pool's node groups all launch with EFA interfaces (and there is at least one)."""
-    groups = pool_node_groups(graph, pool) if pool else []
-    for group in groups:
-        template = launch_template_of(graph, group)
-        interfaces = (template.inputs.get("networkInterfaces") or []) if template else []
-        if not any(str(interface.get("interfaceType", "")).startswith("efa") for interface in interfaces):
-            return False
-    return bool(groups)
+    launches = pool_launches(graph, pool)
+    return bool(launches) and all(
+        any(str(interface.get("interfaceType", "")).startswith("efa") for interface in template.get("networkInterfaces") or [])
+        for _, template in launches
+    )

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from aiplane.planning.node_profiles import PLACEMENT_GROUP_LABEL
+from aiplane.planning.node_profiles import PLACEMENT_GROUP_LABEL, ZONE_LABEL
 from aiplane.policy.graph_checks.context import GateContext
-from aiplane.policy.graph_checks.support import LEADER_WORKER_SET, POOL_LABEL, launch_template_of, pod_specs, pool_node_groups
+from aiplane.policy.graph_checks.support import LEADER_WORKER_SET, POOL_LABEL, pod_specs, pool_launches
 from aiplane.synth.graph import GraphResource, ResourceGraph
 
 ID = "AIP_SRV_2"
@@ -16,7 +16,6 @@ WHY = (
     "a pool that launches into one subnet and one cluster placement group."
 )
 RESOURCES = (LEADER_WORKER_SET,)
-ZONE_LABEL = "topology.kubernetes.io/zone"
 
 
 def evaluate(graph: ResourceGraph, context: GateContext) -> Iterator[tuple[GraphResource, bool]]:
@@ -29,10 +28,7 @@ def evaluate(graph: ResourceGraph, context: GateContext) -> Iterator[tuple[Graph
 
 
 def _one_placement(graph: ResourceGraph, pool: str | None) -> bool:
-    groups = pool_node_groups(graph, pool) if pool else []
-    for group in groups:
-        template = launch_template_of(graph, group)
-        placement = (template.inputs.get("placement") or {}) if template else {}
-        if len(group.inputs.get("subnetIds") or []) != 1 or not placement.get("groupName"):
-            return False
-    return bool(groups)
+    launches = pool_launches(graph, pool)
+    return bool(launches) and all(
+        len(group.inputs.get("subnetIds") or []) == 1 and (template.get("placement") or {}).get("groupName") for group, template in launches
+    )

@@ -70,17 +70,19 @@ def pod_specs(resource: GraphResource) -> list[dict[str, Any]]:
     return [pod_spec(resource)]
 
 
-def pool_node_groups(graph: ResourceGraph, pool: str) -> list[GraphResource]:
-    """The managed node groups whose nodes carry `aiplane.io/pool: <pool>`."""
-    return [resource for resource in graph.of_type(NODE_GROUP) if node_labels(resource).get(POOL_LABEL) == pool]
-
-
-def launch_template_of(graph: ResourceGraph, node_group: GraphResource) -> GraphResource | None:
-    """The launch template a node group launches from: the one its `launchTemplate` input depends on."""
-    for template in graph.of_type(LAUNCH_TEMPLATE):
-        if template.urn in node_group.property_dependencies.get("launchTemplate", node_group.dependencies):
-            return template
-    return None
+def pool_launches(graph: ResourceGraph, pool: str | None) -> list[tuple[GraphResource, dict[str, Any]]]:
+    """(node group, the inputs of the launch template it launches from, {} without one) for every managed node
+    group whose nodes carry `aiplane.io/pool: <pool>`; the template is the one its `launchTemplate` input
+    depends on."""
+    templates = graph.of_type(LAUNCH_TEMPLATE)
+    launches = []
+    for group in graph.of_type(NODE_GROUP):
+        if pool is None or node_labels(group).get(POOL_LABEL) != pool:
+            continue
+        depends_on = group.property_dependencies.get("launchTemplate", group.dependencies)
+        template = next((template.inputs for template in templates if template.urn in depends_on), {})
+        launches.append((group, template))
+    return launches
 
 
 def wants_gpus(resource: GraphResource) -> bool:
