@@ -28,6 +28,7 @@ from aiplane.spec.observability import RetentionMinimums
 from aiplane.spec.stack import StackConfig, StackFile, StackSpec
 from aiplane.spec.tenant import Tenant
 from aiplane.tenancy.expansion import expand_tenants
+from aiplane.tenancy.queues import planned_queues
 
 STACKS_FOLDER = "stacks"  # Pulumi.yaml's stackConfigDir
 STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
@@ -108,9 +109,10 @@ def parse_stack(text: str, environment: str, source: str, blueprints_dir: Path) 
     problems = observability_problems(stack_file.config, tenants, source, blueprints_dir.parent / "policies" / "profiles" / f"{environment}.yaml")
     if problems:
         raise InputError(problems)
+    queue_plan = planned_queues(stack_file.config, compute_plan, tenants, source)
     return StackSpec(
         environment=environment, source=source, config=stack_file.config, tenants=tuple(tenants), compute_plan=compute_plan,
-        field_lines=field_lines,
+        queue_plan=queue_plan, field_lines=field_lines,
     )
 
 

@@ -41,6 +41,11 @@ from aiplane.components.observability import (
     PoolDashboard,
 )
 from aiplane.components.protection import protection_transformation
+from aiplane.components.scheduling import (
+    FlavorArgs,
+    Scheduling,
+    SchedulingArgs,
+)
 from aiplane.components.tagging import cost_tag_transformation
 from aiplane.components.tenant_boundary import (
     TenantBoundary,
@@ -53,8 +58,10 @@ from aiplane.cost import served_token_prices
 from aiplane.errors import InputError
 from aiplane.planning.instances import load_instance_catalog
 from aiplane.planning.node_profiles import NODE_PROFILES
+from aiplane.planning.queues import EVALUATION_QUEUE, priority_class_name
 from aiplane.planning.routing import Degradation, build_table
 from aiplane.planning.tiering import PURPOSES
+from aiplane.queueing import device_classes, pool_gpu_product, queue_quota_key, tenant_queue
 from aiplane.spec import GpuPoolSpec, StackSpec
 from aiplane.spec.serving import KeyLimits
 from aiplane.tenancy.estimate import tenant_monthly_estimate
@@ -77,6 +84,7 @@ class Platform:
     model_serving: ModelServing | None
     gateway: ModelGateway | None
     tenants: dict[str, TenantBoundary]
+    scheduling: Scheduling | None
 
 
 def refuse_config_outside_the_file(spec: StackSpec) -> None:
@@ -106,11 +114,12 @@ def compose(spec: StackSpec) -> Platform:
     sized_pools = pools_to_build(spec)
     gpu_software = build_gpu_software(spec, [pool.spec for pool in sized_pools], cluster)
     gpu_pools = build_gpu_pools(spec, sized_pools, network, cluster, gpu_software)
+    scheduling = build_scheduling(spec, sized_pools, cluster, gpu_software)
     storage = build_storage(spec, network, cluster)
     vector_databases = build_vector_databases(spec, network, cluster)
-    tenants = build_tenants(spec, network, cluster, storage)
-    model_serving = build_model_serving(spec, cluster, storage, gpu_pools)
-    gateway = build_gateway(spec, network, cluster, model_serving, tenants)
+    tenants = build_tenants(spec, network, cluster, storage, scheduling)
+    model_serving = build_model_serving(spec, cluster, storage, gpu_pools, scheduling)
+    gateway = build_gateway(spec, network, cluster, model_serving, tenants, scheduling)
     build_observability(spec, cluster, gpu_software)
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("privateSubnetIds", network.private_subnet_ids)
@@ -123,7 +132,7 @@ def compose(spec: StackSpec) -> Platform:
     pulumi.export("vectorDatabases", {name: {"endpoint": db.endpoint, db.access.kind: db.access.reference} for name, db in vector_databases.items()})
     return Platform(
         network=network, cluster=cluster, gpu_pools=gpu_pools, gpu_software=gpu_software, storage=storage,
-        vector_databases=vector_databases, model_serving=model_serving, gateway=gateway, tenants=tenants,
+        vector_databases=vector_databases, model_serving=model_serving, gateway=gateway, tenants=tenants, scheduling=scheduling,
     )
 
 
@@ -177,7 +186,26 @@ def build_gpu_software(spec: StackSpec, pools: list[GpuPoolSpec], cluster: Clust
             region=spec.region,
             kubernetes_provider=cluster.provider,
             efa=any(pool.wants_efa for pool in pools),
+            device_plugin=spec.platform.scheduling.gpu_allocation == "device-plugin",
             karpenter_role_path=karpenter_role_path(spec) if any(pool.mode == "karpenter" for pool in pools) else None,
+        ),
+    )
+
+
+@configured_by((*PLATFORM, "scheduling"))
+def build_scheduling(spec: StackSpec, sized_pools: list[PoolToBuild], cluster: Cluster, gpu_software: GpuSoftware | None) -> Scheduling | None:
+    """Kueue, JobSet, the priority classes and (under DRA) the driver, wherever there is GPU work to order."""
+    if not sized_pools and not spec.tenants:
+        return None
+    return Scheduling(
+        "scheduling",
+        SchedulingArgs(
+            plan=spec.queue_plan,
+            flavors=[FlavorArgs(pool=pool.spec.name, gpu_product=pool_gpu_product(pool.spec), tenant=pool.tenant) for pool in sized_pools],
+            gpu_allocation=spec.platform.scheduling.gpu_allocation,
+            kubernetes_provider=cluster.provider,
+            depends_on=[gpu_software] if gpu_software else [],
+            evaluation_quota_key=queue_quota_key(spec, spec.queue_plan.queue(EVALUATION_QUEUE)),
         ),
     )
 
@@ -254,7 +282,8 @@ def gateway_keys(spec: StackSpec) -> list[tuple[str, KeyLimits]]:
 
 @configured_by((*PLATFORM, "serving", "gateway"))
 def build_gateway(
-    spec: StackSpec, network: Network, cluster: Cluster, model_serving: ModelServing | None, tenants: dict[str, TenantBoundary]
+    spec: StackSpec, network: Network, cluster: Cluster, model_serving: ModelServing | None, tenants: dict[str, TenantBoundary],
+    scheduling: Scheduling | None,
 ) -> ModelGateway | None:
     gateway = spec.platform.serving.gateway
     if gateway is None:
@@ -284,6 +313,8 @@ def build_gateway(
             model_servers=list(model_serving.servers.values()) if model_serving else [],
             inference_gateway=model_serving.inference_gateway if model_serving else None,
             tenant_namespaces={name: boundary.namespace for name, boundary in tenants.items()},
+            priority_class=priority_class_name("serving") if scheduling else None,
+            scheduling=scheduling.ready if scheduling else [],
         ),
     )
 
@@ -325,7 +356,9 @@ def served_model_plans(spec: StackSpec) -> list[ServedModelPlan]:
 
 
 @configured_by(MODELS)
-def build_model_serving(spec: StackSpec, cluster: Cluster, storage: ObjectStorage, gpu_pools: dict[str, GpuNodePool]) -> ModelServing | None:
+def build_model_serving(
+    spec: StackSpec, cluster: Cluster, storage: ObjectStorage, gpu_pools: dict[str, GpuNodePool], scheduling: Scheduling | None
+) -> ModelServing | None:
     models = served_model_plans(spec)
     if not models:
         return None
@@ -340,6 +373,9 @@ def build_model_serving(spec: StackSpec, cluster: Cluster, storage: ObjectStorag
             weights_key_arn=storage.kms_key_arn,
             prometheus_url=PROMETHEUS_URL,
             pool_nodes=gpu_pools,
+            priority_class=priority_class_name("serving"),
+            device_classes=device_classes(spec),
+            scheduling=scheduling.ready if scheduling else [],
         ),
     )
 
@@ -403,7 +439,9 @@ def build_storage(spec: StackSpec, network: Network, cluster: Cluster) -> Object
     )
 
 
-def build_tenants(spec: StackSpec, network: Network, cluster: Cluster, storage: ObjectStorage) -> dict[str, TenantBoundary]:
+def build_tenants(
+    spec: StackSpec, network: Network, cluster: Cluster, storage: ObjectStorage, scheduling: Scheduling | None
+) -> dict[str, TenantBoundary]:
     boundaries = {}
     for index, tenant in enumerate(spec.tenants):
         plan = tenant.plan
@@ -424,6 +462,7 @@ def build_tenants(spec: StackSpec, network: Network, cluster: Cluster, storage: 
                     client_security_group_id=cluster.cluster_security_group_id,
                     monthly_budget_usd=plan.monthly_budget_usd,
                     monthly_estimate_usd=tenant_monthly_estimate(spec, tenant),
+                    queue=tenant_queue(spec, tenant, scheduling),
                 ),
             )
     return boundaries

@@ -58,16 +58,19 @@ class GpuSoftwareArgs(BaseModel):
     region: str
     kubernetes_provider: Any = Field(description="k8s.Provider for the cluster")
     efa: bool = Field(description="Install the EFA device plugin (some pool uses EFA).")
+    device_plugin: bool = Field(
+        default=True, description="The operator's GPU device plugin; off under DRA, where the NVIDIA DRA driver hands out GPUs instead"
+    )
     karpenter_role_path: str | None = Field(
         default=None, pattern=r"^/([\w+=,.@-]+/)+$", description="Install Karpenter; its pools' node roles live under this IAM path"
     )
 
 
-def gpu_operator_values() -> dict[str, Any]:
+def gpu_operator_values(device_plugin: bool = True) -> dict[str, Any]:
     return {
         "driver": {"enabled": False},
         "toolkit": {"enabled": False},
-        "devicePlugin": {"enabled": True},
+        "devicePlugin": {"enabled": device_plugin},
         "nfd": {"enabled": True},
         "gfd": {"enabled": True},
         "migManager": {"enabled": False},
@@ -87,7 +90,7 @@ class GpuSoftware(AiplaneComponent):
         namespace = privileged_namespace(f"{name}-gpu-operator-ns", GPU_OPERATOR_NAMESPACE, on_cluster)
         monitoring_crds = helm_release(f"{name}-prometheus-crds", PROMETHEUS_CRDS_CHART, "kube-system", {}, on_cluster)
         helm_release(
-            f"{name}-gpu-operator", GPU_OPERATOR_CHART, GPU_OPERATOR_NAMESPACE, gpu_operator_values(),
+            f"{name}-gpu-operator", GPU_OPERATOR_CHART, GPU_OPERATOR_NAMESPACE, gpu_operator_values(args.device_plugin),
             pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[namespace, monitoring_crds])),
         )
         if args.efa:

@@ -102,6 +102,7 @@ class InferenceGatewayArgs(BaseModel):
     client_namespaces: list[str] = Field(min_length=1, description="Namespaces whose pods may call the gateway (the model gateway's)")
     kubernetes_provider: Any
     depends_on: list[Any] = Field(default_factory=list, description="The model servers' namespace")
+    priority_class: str | None = Field(default=None, description="The pickers' PriorityClass: serving's, as they are on every pooled request's path")
 
 
 class InferenceGateway(AiplaneComponent):
@@ -298,6 +299,7 @@ class InferenceGateway(AiplaneComponent):
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
                     spec=k8s.core.v1.PodSpecArgs(
                         service_account_name=picker_name(model.model),
+                        priority_class_name=args.priority_class,
                         security_context=pod_security_context(),
                         termination_grace_period_seconds=130,
                         containers=[k8s.core.v1.ContainerArgs(

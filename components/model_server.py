@@ -2,7 +2,8 @@
 
 Defaults (behaviour, not options):
 - pods run only on the model's pool: a node selector on the pool label and a toleration of the GPU taint;
-- each replica asks for exactly its tensor-parallel degree of `nvidia.com/gpu`, with a shared-memory volume
+- each replica asks for exactly its tensor-parallel degree of GPUs (`nvidia.com/gpu`, or under DRA a claim
+  from a ResourceClaimTemplate of its pool's DeviceClass), at serving priority, with a shared-memory volume
   for NCCL's intra-node traffic, and vLLM runs with that degree, the plan's batch and the model's context;
 - weights stream from the models bucket (the hot tier) with vLLM's Run:ai model streamer, through an IAM
   role (EKS Pod Identity) that may read only the model's prefix and decrypt with the storage key;
@@ -40,6 +41,7 @@ from aiplane.components.leader_worker_set import (
     efa_node_selector,
     leader_worker_set_spec,
 )
+from aiplane.components.scheduling import GpuRequest
 from aiplane.components.workloads import (
     GATEWAY_NAMESPACE,
     MONITORING_NAMESPACE,
@@ -99,6 +101,8 @@ class ModelServerArgs(BaseModel):
     nodes: list[Any] = Field(default_factory=list, description="What brings the GPU nodes the pods run on (the pool's component)")
     lws_controller: Any = Field(default=None, description="The LWS release, which brings the LeaderWorkerSet CRD (multi-node servers)")
     pooled: bool = Field(default=False, description="Behind an InferencePool: the inference gateway and the model's picker reach it")
+    priority_class: str | None = Field(default=None, description="The pods' PriorityClass (serving's)")
+    gpu_device_class: str | None = Field(default=None, description="Under DRA: the DeviceClass its pods claim GPUs from, instead of nvidia.com/gpu")
 
     @model_validator(mode="after")
     def _replicas_ordered(self) -> ModelServerArgs:
@@ -123,11 +127,19 @@ def server_endpoint(model: str, pooled: bool = False) -> str:
     return f"http://{model}.{SERVING_NAMESPACE}.svc.cluster.local:{VLLM_PORT}/v1"
 
 
+def gpu_request(args: ModelServerArgs) -> GpuRequest:
+    return GpuRequest(args.tensor_parallel, args.gpu_device_class)
+
+
+def claim_template_name(model: str) -> str:
+    return f"{model}-gpus"
+
+
 def server_resources(args: ModelServerArgs) -> dict[str, str]:
     """Exactly TP GPUs, and the CPU and memory that go with them on the node, less a fifth for the node; on a
     multi-node server, every EFA interface of the node as well."""
     resources = {
-        GPU_RESOURCE: str(args.tensor_parallel),
+        **gpu_request(args).limits,
         "cpu": str(max(1, math.floor(args.cpu_per_gpu * args.tensor_parallel * 0.8))),
         "memory": f"{max(4, math.floor(args.memory_gib_per_gpu * args.tensor_parallel * 0.8))}Gi",
     }
@@ -171,6 +183,7 @@ class ModelServer(AiplaneComponent):
 
         self._weights_reader(name, args)
         service_account(f"{name}-sa", metadata, on_cluster)
+        gpu_request(args).claim_template(f"{name}-claims", claim_template_name(args.model), SERVING_NAMESPACE, on_cluster)
         weights = pulumi.Output.from_input(args.weights_bucket).apply(lambda bucket: f"s3://{bucket}/{args.weights_prefix}")
         # A LeaderWorkerSet needs its controller's CRD as well as its nodes.
         controller = [args.lws_controller] if args.multi_node else []
@@ -280,7 +293,9 @@ class ModelServer(AiplaneComponent):
             service_account_name=args.model,
             # Pod Identity injects its credentials without the Kubernetes API token.
             automount_service_account_token=False,
+            priority_class_name=args.priority_class,
             security_context=pod_security_context(),
+            resource_claims=gpu_request(args).pod_claims(claim_template_name(args.model)),
             node_selector=node_selector,
             tolerations=[k8s.core.v1.TolerationArgs(key=GPU_TAINT["key"], operator="Exists", effect=GPU_TAINT["effect"])],
             termination_grace_period_seconds=60,
@@ -293,7 +308,9 @@ class ModelServer(AiplaneComponent):
                     args=weights.apply(lambda path: vllm_arguments(args, path)) if serves else None,
                     env=[k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in cache_env.items()],
                     ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=VLLM_PORT)] if serves else None,
-                    resources=k8s.core.v1.ResourceRequirementsArgs(requests=resources, limits=resources),
+                    resources=k8s.core.v1.ResourceRequirementsArgs(
+                        requests=resources, limits=resources, claims=gpu_request(args).container_claims()
+                    ),
                     # A worker serves no HTTP: its health is the group's (LWS recreates the group when a pod fails).
                     startup_probe=k8s.core.v1.ProbeArgs(
                         http_get=health, period_seconds=10, failure_threshold=max(1, args.startup_seconds // 10)

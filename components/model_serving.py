@@ -68,6 +68,9 @@ class ModelServingArgs(BaseModel):
     pool_nodes: dict[str, Any] = Field(
         default_factory=dict, description="Per pool, what brings its nodes (a GpuNodePool): a server's pods wait for their pool's nodes"
     )
+    priority_class: str | None = Field(default=None, description="The servers' PriorityClass (serving's)")
+    device_classes: dict[str, str] = Field(default_factory=dict, description="Under DRA, each pool's DeviceClass: servers claim GPUs from it")
+    scheduling: list[Any] = Field(default_factory=list, description="What brings the priority class and DeviceClasses")
 
 
 class ModelServing(AiplaneComponent):
@@ -109,7 +112,9 @@ class ModelServing(AiplaneComponent):
                         kubernetes_provider=args.kubernetes_provider,
                         namespace=namespace,
                         prometheus_url=args.prometheus_url,
-                        depends_on=[keda],
+                        depends_on=[keda, *args.scheduling],
+                        priority_class=args.priority_class,
+                        gpu_device_class=args.device_classes.get(model.pool),
                         nodes=[pool] if pool is not None else [],
                         placement_group=pool.placement_group_name if pool is not None and model.pipeline_parallel > 1 else None,
                         lws_controller=lws if model.pipeline_parallel > 1 else None,
@@ -126,7 +131,8 @@ class ModelServing(AiplaneComponent):
                     namespace=SERVING_NAMESPACE,
                     client_namespaces=[GATEWAY_NAMESPACE],
                     kubernetes_provider=args.kubernetes_provider,
-                    depends_on=[namespace],
+                    depends_on=[namespace, *args.scheduling],
+                    priority_class=args.priority_class,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

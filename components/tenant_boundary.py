@@ -8,8 +8,13 @@ For each tenant (all charged to it by the `aiplane:tenant` cost tag):
   boundary, granted its storage and key;
 - a namespace named after the tenant, labelled `aiplane.io/tenant`, enforcing the restricted Pod Security
   Standard;
-- a ResourceQuota (CPU, memory, `requests.nvidia.com/gpu`, persistent storage, pods) and a LimitRange that
-  gives containers without requests a default, so every pod counts against the quota;
+- a ResourceQuota (CPU, memory, GPUs, persistent storage, pods) and a LimitRange that gives containers without
+  requests a default, so every pod counts against the quota; its GPUs are the tenant queue's nominal share plus
+  its borrowing limit, counted as the stack's allocation mode counts them (`requests.nvidia.com/gpu`, or the
+  devices claimed through its pool's DeviceClass under DRA);
+- its Kueue ClusterQueue (for its namespace alone, in the cohort) and the LocalQueue `gpus` that submits to it;
+  a second quota that admits no pod at a priority above the blueprint's ceiling (the namespace's
+  `aiplane.io/priority-ceiling` label); the blueprint's example work through the queue;
 - a default-deny NetworkPolicy, then allows for DNS, the model gateway, the namespace's own pods, the
   tenant's vector database, and HTTPS to AWS APIs (S3 is reached through the VPC's gateway endpoint);
 - an RBAC Role for the tenant's group (`aiplane:tenant:<name>`): workloads and their configuration in the
@@ -30,6 +35,13 @@ from aiplane.components.base import AiplaneComponent
 from aiplane.components.iam import pod_identity_association, pod_identity_role
 from aiplane.components.model_gateway import GATEWAY_NAME, GATEWAY_PORT
 from aiplane.components.object_storage import StorageLocation
+from aiplane.components.scheduling import (
+    PRIORITY_CEILING_LABEL,
+    cluster_queue,
+    gpu_quota,
+    local_queue,
+)
+from aiplane.components.tenant_work import ExampleWorkArgs, example_work
 from aiplane.components.vector_db import (
     IAM_DATABASE_USER,
     QDRANT_GRPC_PORT,
@@ -46,6 +58,7 @@ from aiplane.components.workloads import (
     service_account,
 )
 from aiplane.planning.node_profiles import TENANT_LABEL
+from aiplane.planning.queues import PriorityName, QueueLayout, priorities_above, priority_class_name
 
 WORKLOAD_SERVICE_ACCOUNT = "workload"
 # Containers that state no resources get these, so that nothing escapes the namespace's quota.
@@ -73,6 +86,19 @@ class TenantQuotaArgs(BaseModel):
     pods: int = Field(ge=1)
 
 
+class TenantQueueArgs(BaseModel):
+    """The tenant's share of the queues, as `aiplane.planning.queues` laid it out."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    layout: QueueLayout
+    gpu_resource: str = Field(description="What Kueue counts GPUs in: nvidia.com/gpu, or the DRA logical resource")
+    quota_key: str = Field(description="The ResourceQuota key that caps the namespace's GPUs under the allocation mode")
+    ceiling: PriorityName
+    scheduling: list[Any] = Field(default_factory=list, description="What the queues need first: Kueue, the flavors, the priority classes")
+    example_work: ExampleWorkArgs | None = None
+
+
 class TenantBoundaryArgs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
@@ -89,6 +115,7 @@ class TenantBoundaryArgs(BaseModel):
     client_security_group_id: Any = None
     monthly_budget_usd: float | None = Field(default=None, ge=0)
     monthly_estimate_usd: float | None = Field(default=None, ge=0)
+    queue: TenantQueueArgs | None = None
 
 
 class TenantBoundary(AiplaneComponent):
@@ -101,7 +128,8 @@ class TenantBoundary(AiplaneComponent):
         super().__init__("aiplane:tenant:TenantBoundary", name, opts, tenant=args.tenant)
         tenant = args.tenant
         on_cluster = self.child(provider=args.kubernetes_provider)
-        self.namespace = restricted_namespace(f"{name}-ns", tenant, {TENANT_LABEL: tenant}, on_cluster)
+        labels = {TENANT_LABEL: tenant, **({PRIORITY_CEILING_LABEL: args.queue.ceiling} if args.queue else {})}
+        self.namespace = restricted_namespace(f"{name}-ns", tenant, labels, on_cluster)
         in_namespace = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[self.namespace]))
 
         account_id = aws.get_caller_identity_output().account_id
@@ -149,12 +177,18 @@ class TenantBoundary(AiplaneComponent):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         self._quota(name, args, in_namespace)
+        if args.queue is not None:
+            self._queue(name, args.queue, in_namespace)
         self._network_policies(name, args, in_namespace)
         self._rbac(name, tenant, in_namespace)
         self.register_outputs({"namespace": tenant, "workloadRoleArn": self.workload_role_arn})
 
     def _quota(self, name: str, args: TenantBoundaryArgs, opts: pulumi.ResourceOptions) -> None:
         quota = args.quota
+        gpus = {"requests.nvidia.com/gpu": str(quota.gpus)}
+        if args.queue is not None:
+            # The most the queue can ever be admitted; under DRA no device-plugin GPU at all.
+            gpus = gpu_quota(args.queue.quota_key, args.queue.layout.most_gpus)
         k8s.core.v1.ResourceQuota(
             f"{name}-quota",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="tenant-quota", namespace=args.tenant),
@@ -164,7 +198,7 @@ class TenantBoundary(AiplaneComponent):
                     "limits.cpu": str(quota.cpu),
                     "requests.memory": f"{quota.memory_gib}Gi",
                     "limits.memory": f"{quota.memory_gib}Gi",
-                    "requests.nvidia.com/gpu": str(quota.gpus),
+                    **gpus,
                     "requests.storage": f"{quota.storage_gib}Gi",
                     "pods": str(quota.pods),
                 }
@@ -179,6 +213,27 @@ class TenantBoundary(AiplaneComponent):
             ),
             opts=opts,
         )
+
+    def _queue(self, name: str, queue: TenantQueueArgs, opts: pulumi.ResourceOptions) -> None:
+        above = priorities_above(queue.ceiling)
+        if above:
+            # The API server refuses a pod at a priority above the ceiling: no pod may count against this quota.
+            k8s.core.v1.ResourceQuota(
+                f"{name}-priority-ceiling",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name="priority-ceiling", namespace=queue.layout.namespace),
+                spec=k8s.core.v1.ResourceQuotaSpecArgs(
+                    hard={"pods": "0"},
+                    scope_selector=k8s.core.v1.ScopeSelectorArgs(match_expressions=[k8s.core.v1.ScopedResourceSelectorRequirementArgs(
+                        scope_name="PriorityClass", operator="In", values=[priority_class_name(level) for level in above],
+                    )]),
+                ),
+                opts=opts,
+            )
+        after_kueue = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=queue.scheduling))
+        cluster = cluster_queue(f"{name}-cq", queue.layout, queue.gpu_resource, after_kueue)
+        local = local_queue(f"{name}-lq", queue.layout, pulumi.ResourceOptions.merge(after_kueue, pulumi.ResourceOptions(depends_on=[cluster])))
+        if queue.example_work is not None:
+            example_work(f"{name}-example", queue.example_work, pulumi.ResourceOptions.merge(after_kueue, pulumi.ResourceOptions(depends_on=[local])))
 
     def _network_policies(self, name: str, args: TenantBoundaryArgs, opts: pulumi.ResourceOptions) -> None:
         tenant = args.tenant

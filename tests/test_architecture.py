@@ -18,7 +18,7 @@ ROOMS: tuple[tuple[str, ...], ...] = (
     ("aiplane.synth",),
     ("aiplane.export",),
     ("aiplane.review",),
-    ("aiplane.platform", "aiplane.cost"),
+    ("aiplane.platform", "aiplane.cost", "aiplane.queueing"),
     ("aiplane.artifacts", "aiplane.preflight", "aiplane.schema"),
     ("aiplane.policy",),
     ("aiplane.diff",),

@@ -68,6 +68,12 @@ def _blueprints(project_dir: Path) -> str:
     return render_blueprint_docs(project_dir / "blueprints")
 
 
+def _scheduling(project_dir: Path) -> str:
+    from aiplane.docs.scheduling import render_scheduling_docs
+
+    return render_scheduling_docs(project_dir)
+
+
 def _plain(module: str, function: str) -> Callable[[Path], str]:
     def render(_: Path) -> str:
         import importlib
@@ -85,6 +91,7 @@ GENERATED: tuple[GeneratedFile, ...] = (
     GeneratedFile("docs/compute.md", _plain("aiplane.docs.compute", "render_compute_docs")),
     GeneratedFile("docs/storage.md", _plain("aiplane.docs.storage", "render_storage_docs")),
     GeneratedFile("docs/serving.md", _plain("aiplane.docs.serving", "render_serving_docs")),
+    GeneratedFile("docs/scheduling.md", _scheduling),
     GeneratedFile("docs/blueprints.md", _blueprints),
     GeneratedFile("docs/policies.md", _policies),
 )

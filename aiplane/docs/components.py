@@ -28,6 +28,7 @@ COMPONENTS = (
     DocumentedComponent("aiplane.components.cluster", "Cluster", "ClusterArgs"),
     DocumentedComponent("aiplane.components.gpu_software", "GpuSoftware", "GpuSoftwareArgs"),
     DocumentedComponent("aiplane.components.gpu_node_pool", "GpuNodePool", "GpuNodePoolArgs"),
+    DocumentedComponent("aiplane.components.scheduling", "Scheduling", "SchedulingArgs"),
     DocumentedComponent("aiplane.components.object_storage", "ObjectStorage", "ObjectStorageArgs"),
     DocumentedComponent("aiplane.components.vector_db", "VectorDb", "VectorDbArgs"),
     DocumentedComponent("aiplane.components.model_server", "ModelServer", "ModelServerArgs"),

@@ -22,6 +22,7 @@ AREAS = {
     "GW": "Gateway",
     "TEN": "Tenancy",
     "SRV": "Model serving (on the graph)",
+    "SCH": "Scheduling: queues, priorities, GPU allocation (on the graph)",
     "DEP": "Deploy safety (on the graph)",
     "CHG": "Changes (on `aiplane diff`, against the base)",
 }

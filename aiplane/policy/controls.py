@@ -35,6 +35,11 @@ CONTROLS: tuple[Control, ...] = (
         "A model server across nodes asks for EFA on an EFA pool, in one zone and placement group, and no pod mounts the host's EFA devices",
         ("AIP_SRV_1", "AIP_SRV_2", "AIP_SRV_3"),
     ),
+    Control(
+        "Every tenant namespace has its own GPU queue, no tenant workload runs above its blueprint's priority, and GPU pods ask "
+        "for GPUs as the stack's allocation mode hands them out",
+        ("AIP_SCH_1", "AIP_SCH_2", "AIP_SCH_3"),
+    ),
     Control("Nothing that needs a running pod is created before a node that can run it", ("AIP_DEP_1",)),
     Control("Every await covers the workload's startup allowance", ("AIP_DEP_2",)),
     Control("No field is owned both by aiplane and by an autoscaler", ("AIP_DEP_3",)),

@@ -26,8 +26,19 @@ CORE_ADDONS: dict[str, dict[str, str]] = {
         # v1.33.0-eksbuild.2 above.
         "aws-ebs-csi-driver": "v1.46.0-eksbuild.1",
     },
+    # 1.34 (for DRA's resource.k8s.io/v1): vpc-cni, coredns and kube-proxy from the user guide's add-on tables
+    # (managing-coredns, managing-kube-proxy; vpc-cni from the amazonaws.cn pod-networking page, one build for
+    # every version). The guide publishes no table for the pod identity agent or the EBS CSI driver: those two
+    # are the builds public EKS 1.34 configurations pin (checked 2026-12-03). Confirm with the command above.
+    "1.34": {
+        "vpc-cni": "v1.20.4-eksbuild.1",
+        "coredns": "v1.12.4-eksbuild.1",
+        "kube-proxy": "v1.34.1-eksbuild.2",
+        "eks-pod-identity-agent": "v1.3.10-eksbuild.1",
+        "aws-ebs-csi-driver": "v1.54.0-eksbuild.1",
+    },
 }
-KubernetesVersion = Literal["1.33"]
+KubernetesVersion = Literal["1.33", "1.34"]
 AddonName = Literal["vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver"]
 
 

@@ -10,12 +10,14 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from aiplane.files import FieldPath, line_of
 from aiplane.planning.compute import ComputePlan
+from aiplane.planning.queues import QueuePlan
 from aiplane.planning.routing import LARGE_MODEL_TASKS, SMALL_MODEL_TASKS, TASK_CLASSES
 from aiplane.spec.cluster import ClusterSpec
 from aiplane.spec.common import MAX_GIB, Model, TagKey, collapsed, valid_glob
 from aiplane.spec.compute import ComputeSpec
 from aiplane.spec.network import NetworkSpec
 from aiplane.spec.observability import ObservabilitySpec
+from aiplane.spec.scheduling import DRA_MIN_KUBERNETES, SchedulingSpec
 from aiplane.spec.serving import ServingSpec
 from aiplane.spec.storage import PgvectorSpec, StorageSpec, VectorDatabaseSpec
 from aiplane.spec.tenant import Tenant
@@ -38,6 +40,9 @@ class PlatformSpec(Model):
     storage: StorageSpec = Field(default_factory=StorageSpec, description="Buckets by purpose, their tiers, and fast tiers.")
     serving: ServingSpec = Field(default_factory=ServingSpec, description="The model gateway; every served model gets a model server.")
     cost: CostSpec = Field(default_factory=CostSpec, description="Assumptions of the monthly cost estimate.")
+    scheduling: SchedulingSpec = Field(
+        default_factory=SchedulingSpec, description="GPU allocation mode and the platform's evaluation queue; Kueue and priorities always run."
+    )
     observability: ObservabilitySpec = Field(default_factory=ObservabilitySpec, description="Metrics, traces, logs, dashboards, SLOs.")
     vector_databases: list[VectorDatabaseSpec] = Field(
         default_factory=list, description="Vector databases; the engine is chosen per database (qdrant, opensearch-serverless, pgvector)."
@@ -57,6 +62,16 @@ class PlatformSpec(Model):
         for key, fast_tier in (("expressOneZone", self.storage.express_one_zone), ("lustre", self.storage.lustre)):
             if fast_tier and fast_tier.pool not in pools:
                 raise ValueError(f"storage.{key}.pool: {fast_tier.pool!r} is not a pool of this stack (pools: {', '.join(pools) or 'none'})")
+        return self
+
+    @model_validator(mode="after")
+    def _dra_on_a_version_that_serves_it(self) -> PlatformSpec:
+        version = self.cluster.version
+        if self.scheduling.gpu_allocation == "dra" and tuple(map(int, version.split("."))) < tuple(map(int, DRA_MIN_KUBERNETES.split("."))):
+            raise ValueError(
+                f"scheduling.gpuAllocation: 'dra' needs Kubernetes {DRA_MIN_KUBERNETES} or later (resource.k8s.io/v1); "
+                f"cluster.version is {version!r}: set cluster.version to {DRA_MIN_KUBERNETES!r} or use 'device-plugin'"
+            )
         return self
 
     @model_validator(mode="after")
@@ -113,6 +128,10 @@ class TenantSpec(Model):
     blueprint: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     cost_center: str | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
+    queue_pool: str | None = Field(
+        default=None, pattern=r"^[a-z][a-z0-9-]{0,30}$",
+        description="The shared GPU pool the tenant's queue draws its nominal share from. Default: the one with the most GPUs left after serving and the queues before it.",
+    )
 
 
 class ReplacementAllowance(Model):
@@ -197,6 +216,7 @@ class StackSpec:
     config: StackConfig
     tenants: tuple[Tenant, ...] = ()
     compute_plan: ComputePlan = field(default_factory=ComputePlan)
+    queue_plan: QueuePlan = field(default_factory=QueuePlan)
     # The stack file's line of every key and list item, by its path from the document's root.
     field_lines: dict[FieldPath, int] = field(default_factory=dict, compare=False, repr=False)
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from aiplane.planning.node_profiles import CapacityType, PoolMode, ProfileName
+from aiplane.planning.queues import EVALUATION_QUEUE, PriorityName
 from aiplane.spec.common import MAX_USD, InstanceType, Model
 from aiplane.spec.compute import GpuPoolSpec, NodeCountSpec
 from aiplane.spec.serving import KeyLimits
@@ -18,7 +19,8 @@ PARAMETER_TYPES = {"string": str, "integer": int, "number": (int, float), "boole
 TENANT_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
 # Namespaces the platform itself uses: a tenant named after one would share it.
 RESERVED_NAMESPACES = frozenset(
-    {"default", "kube-system", "kube-public", "kube-node-lease", "model-gateway", "model-serving", "monitoring", "keda", "gpu-operator"}
+    {"default", "kube-system", "kube-public", "kube-node-lease", "model-gateway", "model-serving", "monitoring", "keda", "gpu-operator",
+     "kueue-system", "jobset-system", "nvidia-dra-driver-gpu", EVALUATION_QUEUE}
 )
 
 
@@ -81,6 +83,22 @@ class TenantQuota(Model):
     pods: int = Field(default=100, ge=1, le=10000)
 
 
+class TenantQueue(Model):
+    """The tenant's Kueue queue: its nominal share is `quota.gpus`; these say what it may borrow and lend, and
+    the highest priority its workloads may run at."""
+
+    borrowing_limit: int = Field(
+        default=0, ge=0, le=4096, description="GPUs above its nominal share it may borrow from the cohort while other queues leave theirs idle."
+    )
+    lending_limit: int | None = Field(
+        default=None, ge=0, le=4096, description="GPUs of its nominal share others may borrow while it leaves them idle. Default: all of them."
+    )
+    priority: PriorityName = Field(default="batch", description="The highest priority class its workloads may use.")
+
+
+ExampleWork = Literal["batch-job", "training-jobset"]
+
+
 class TenantGateway(KeyLimits):
     """The tenant's virtual key on the model gateway."""
 
@@ -104,6 +122,10 @@ class TenantPlan(Model):
     gateway: TenantGateway | None = None
     vector_database: VectorDatabaseSpec | None = None
     pool: TenantPool | None = None
+    queue: TenantQueue = Field(default_factory=TenantQueue)
+    example_work: ExampleWork | None = Field(
+        default=None, description="Work the blueprint submits through the tenant's queue to show the path: a GPU batch Job or a training JobSet."
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> TenantPlan:

@@ -63,6 +63,8 @@ class ModelGatewayArgs(BaseModel):
     tenant_namespaces: dict[str, Any] = Field(
         default_factory=dict, description="k8s Namespace per tenant: each gets its key as the Secret `gateway-key`"
     )
+    priority_class: str | None = Field(default=None, description="The proxy's PriorityClass: serving's, so nothing below evicts it")
+    scheduling: list[Any] = Field(default_factory=list, description="What brings the priority class")
 
     @model_validator(mode="after")
     def _public_is_guarded(self) -> ModelGatewayArgs:

@@ -99,7 +99,9 @@ class ModelGateway(AiplaneComponent):
                 ),
             ),
             opts=autoscaled(
-                pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=[config_map, *args.model_servers, *([args.inference_gateway] if args.inference_gateway else [])])),
+                pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=[
+                    config_map, *args.model_servers, *([args.inference_gateway] if args.inference_gateway else []), *args.scheduling,
+                ])),
                 STARTUP_SECONDS,
             ),
         )
@@ -246,6 +248,7 @@ class ModelGateway(AiplaneComponent):
         return k8s.core.v1.PodSpecArgs(
             service_account_name=GATEWAY_NAME,
             automount_service_account_token=False,
+            priority_class_name=args.priority_class,
             security_context=pod_security_context(uid=LITELLM_UID),
             topology_spread_constraints=[
                 k8s.core.v1.TopologySpreadConstraintArgs(

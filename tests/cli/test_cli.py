@@ -36,15 +36,19 @@ def test_plan_prints_a_preview_and_writes_graph_and_summary(project_copy):
     # network, cluster, GPU software, four GPU pools and the research tenant's, storage and its research
     # buckets, two vector databases, the model serving plane with its three servers and its inference gateway
     # (with the two CRD files it applies), the gateway, three tenant boundaries with their two vector
-    # databases, and the observability plane
-    assert len(summary["components"]) == 26
+    # databases, the scheduling plane (Kueue, JobSet, priorities, flavors, the evaluation queue), and the
+    # observability plane
+    assert len(summary["components"]) == 27
     assert "observability (aiplane:observability:Observability)" in result.stdout
     assert summary["cost"]["total"] > 0
     manifests = len(list((out / "k8s").glob("*.yaml")))
     kubernetes_objects = [
         r for r in graph["resources"] if r["custom"] and r["type"].startswith("kubernetes:") and "helm.sh" not in r["type"]
     ]
-    assert manifests == len(kubernetes_objects) == 111
+    # 27 of them the scheduling plane's: 4 PriorityClasses, 5 flavors, the cohort, 4 ClusterQueues and LocalQueues,
+    # the evaluation, kueue-system and jobset-system namespaces, the evaluation and 3 priority-ceiling quotas, and
+    # the example Job and JobSet
+    assert manifests == len(kubernetes_objects) == 138
     assert f"Wrote graph.json, summary.json, tfplan.json and k8s/ ({manifests} manifests) to build/prod" in result.stdout
     assert json.loads((out / "tfplan.json").read_text())["planned_values"]["root_module"]["resources"]
 

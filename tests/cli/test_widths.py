@@ -66,7 +66,7 @@ def test_tenant_add_dry_run_never_cuts_a_component(project_copy, monkeypatch, wi
     result = runner.invoke(app, ["tenant", "add", "acme", "--blueprint", "managed-api", "--stack", "dev", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "…" not in result.stdout
-    assert {"tenant-acme", "(aiplane:tenant:TenantBoundary)", "(aiplane:gateway:ModelGateway)", "15"} <= words(result.stdout)
+    assert {"tenant-acme", "(aiplane:tenant:TenantBoundary)", "(aiplane:gateway:ModelGateway)", "18"} <= words(result.stdout)
     assert "+    - name: acme\n+      blueprint: managed-api\n" in result.stdout
 
 

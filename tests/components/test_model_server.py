@@ -23,6 +23,8 @@ from tests.conftest import PROJECT_DIR, SHIPPED_STACKS, fixture_project, synthes
 CUSTOM_KINDS = {
     "NodePool", "EC2NodeClass", "ScaledObject", "PrometheusRule", "ServiceMonitor", "LeaderWorkerSet",
     "InferencePool", "Gateway", "HTTPRoute", "DestinationRule",
+    # Kueue and JobSet: validated against their CRDs in test_scheduling.py.
+    "ClusterQueue", "LocalQueue", "ResourceFlavor", "Cohort", "JobSet",
 }
 
 
@@ -45,7 +47,14 @@ def test_each_server_runs_on_its_pool_with_the_plan_tp_degree_of_gpus(environmen
         assert pod["nodeSelector"] == {POOL_LABEL: plan.pool}
         assert pod["tolerations"] == [{"key": GPU_TAINT["key"], "operator": "Exists", "effect": GPU_TAINT["effect"]}]
         (container,) = pod["containers"]
-        assert container["resources"]["limits"][GPU_RESOURCE] == str(plan.tensor_parallel)
+        if spec.platform.scheduling.gpu_allocation == "dra":
+            # Claimed instead: exactly TP GPUs from the pool's DeviceClass.
+            assert GPU_RESOURCE not in container["resources"]["limits"] and container["resources"]["claims"] == [{"name": "gpus"}]
+            template = k8s_object(graph, "ResourceClaimTemplate", f"serving-{plan.model}-claims").inputs["spec"]["spec"]
+            (request,) = template["devices"]["requests"]
+            assert request["exactly"]["count"] == plan.tensor_parallel
+        else:
+            assert container["resources"]["limits"][GPU_RESOURCE] == str(plan.tensor_parallel)
         assert container["resources"]["requests"] == container["resources"]["limits"]
         model_plan = spec.compute_plan.pool(plan.pool).model(plan.model)
         assert plan.tensor_parallel == model_plan.scenario("peak").tensor_parallel

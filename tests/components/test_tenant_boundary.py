@@ -54,12 +54,13 @@ def test_each_tenant_gets_a_labelled_restricted_namespace_with_its_quota_and_def
     namespace = next(r for r in k8s_objects(graph, "Namespace") if r.inputs["metadata"]["name"] == name)
     labels = namespace.inputs["metadata"]["labels"]
     assert labels[TENANT_LABEL] == name and labels["pod-security.kubernetes.io/enforce"] == "restricted"
-    (quota,) = in_namespace(graph, "ResourceQuota", name)
-    plan = tenant(spec, name).plan.quota
+    (quota,) = [r for r in in_namespace(graph, "ResourceQuota", name) if r.inputs["metadata"]["name"] == "tenant-quota"]
+    plan = tenant(spec, name).plan
+    gpus = plan.quota.gpus + plan.queue.borrowing_limit  # the queue's nominal share and what it may borrow
     assert quota.inputs["spec"]["hard"] == {
-        "requests.cpu": str(plan.cpu), "limits.cpu": str(plan.cpu),
-        "requests.memory": f"{plan.memory_gib}Gi", "limits.memory": f"{plan.memory_gib}Gi",
-        "requests.nvidia.com/gpu": str(plan.gpus), "requests.storage": f"{plan.storage_gib}Gi", "pods": str(plan.pods),
+        "requests.cpu": str(plan.quota.cpu), "limits.cpu": str(plan.quota.cpu),
+        "requests.memory": f"{plan.quota.memory_gib}Gi", "limits.memory": f"{plan.quota.memory_gib}Gi",
+        "requests.nvidia.com/gpu": str(gpus), "requests.storage": f"{plan.quota.storage_gib}Gi", "pods": str(plan.quota.pods),
     }
     (limits,) = in_namespace(graph, "LimitRange", name)
     (item,) = limits.inputs["spec"]["limits"]

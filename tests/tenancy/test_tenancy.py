@@ -120,7 +120,7 @@ def test_shipped_stack_files_round_trip_unchanged(environment):
         ),
         (
             ["tenant", "add", "acme", "--blueprint", "managed-api", "--stack", "prod", "--set", "region=eu"],
-            "--set region: is not a parameter of blueprint 'managed-api' (parameters: monthlyBudgetUsd, budgetUsd, rpm, tier)",
+            "--set region: is not a parameter of blueprint 'managed-api' (parameters: monthlyBudgetUsd, budgetUsd, rpm, tier, priority)",
         ),
         (
             ["tenant", "add", "Acme_Corp", "--blueprint", "managed-api", "--stack", "prod"],

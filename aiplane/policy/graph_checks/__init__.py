@@ -2,7 +2,8 @@
 (resource options, providers, the order the Pulumi engine creates things in, awaits, field managers).
 
 Besides them, the rules that span resources checkov judges one at a time: tenant boundaries (`AIP_TEN_*`),
-retention against the profile's floor (`AIP_S3_6`), and multi-node serving on its fabric (`AIP_SRV_*`).
+retention against the profile's floor (`AIP_S3_6`), multi-node serving on its fabric (`AIP_SRV_*`), and
+shared GPU capacity: queues, priorities and the allocation mode (`AIP_SCH_*`).
 
 One check per module, shaped like the checkov checks in `policies/checks/` (ID, TITLE, WHY, RESOURCES) plus
 `evaluate(graph, context)`, which yields `(resource, passed)` for every resource the check is about. The gate turns
@@ -18,13 +19,16 @@ from aiplane.policy.graph_checks import (
     audit_lock_retention,
     await_covers_startup,
     field_ownership,
+    gpu_request_mode,
     multi_node_efa,
     multi_node_placement,
     namespace_owner,
     no_host_infiniband,
     pods_after_nodes,
     tenant_default_deny,
+    tenant_local_queue,
     tenant_pod_security,
+    tenant_priority_ceiling,
     tenant_quota,
     tenant_role_boundary,
 )
@@ -35,6 +39,7 @@ GRAPH_CHECKS: tuple[ModuleType, ...] = (
     pods_after_nodes, await_covers_startup, field_ownership,
     tenant_default_deny, tenant_quota, tenant_pod_security, tenant_role_boundary, namespace_owner, audit_lock_retention,
     multi_node_efa, multi_node_placement, no_host_infiniband,
+    tenant_local_queue, tenant_priority_ceiling, gpu_request_mode,
 )
 SOURCE_FOLDER = "aiplane/policy/graph_checks"
 

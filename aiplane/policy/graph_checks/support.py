@@ -18,6 +18,9 @@ PATCH_FORCE = "pulumi.com/patchForce"
 GPU_RESOURCE = "nvidia.com/gpu"
 POOL_LABEL = "aiplane.io/pool"
 LEADER_WORKER_SET = "kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet"
+JOB_SET = "kubernetes:jobset.x-k8s.io/v1alpha2:JobSet"
+# Every kind that carries pod templates: what a rule on pods reads.
+POD_TEMPLATE_KINDS = (*WORKLOAD_KINDS, LEADER_WORKER_SET, JOB_SET)
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 
 
@@ -67,7 +70,15 @@ def pod_specs(resource: GraphResource) -> list[dict[str, Any]]:
     if resource.type == LEADER_WORKER_SET:
         group = (resource.inputs.get("spec") or {}).get("leaderWorkerTemplate") or {}
         return [(group.get(role) or {}).get("spec") or {} for role in ("leaderTemplate", "workerTemplate")]
+    if resource.type == JOB_SET:
+        jobs = (resource.inputs.get("spec") or {}).get("replicatedJobs") or []
+        return [((((job or {}).get("template") or {}).get("spec") or {}).get("template") or {}).get("spec") or {} for job in jobs]
     return [pod_spec(resource)]
+
+
+def spec_containers(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield from spec.get("initContainers") or []
+    yield from spec.get("containers") or []
 
 
 def pool_launches(graph: ResourceGraph, pool: str | None) -> list[tuple[GraphResource, dict[str, Any]]]:
@@ -85,12 +96,23 @@ def pool_launches(graph: ResourceGraph, pool: str | None) -> list[tuple[GraphRes
     return launches
 
 
-def wants_gpus(resource: GraphResource) -> bool:
-    for container in containers(resource):
+def asks_device_plugin_gpus(spec: dict[str, Any]) -> bool:
+    """A pod spec with a container that asks for `nvidia.com/gpu` (the device plugin's resource)."""
+    for container in spec_containers(spec):
         resources = container.get("resources") or {}
         if any(GPU_RESOURCE in (resources.get(kind) or {}) for kind in ("limits", "requests")):
             return True
     return False
+
+
+def claims_devices(spec: dict[str, Any]) -> bool:
+    """A pod spec that claims devices through Dynamic Resource Allocation."""
+    return bool(spec.get("resourceClaims")) or any((container.get("resources") or {}).get("claims") for container in spec_containers(spec))
+
+
+def wants_gpus(resource: GraphResource) -> bool:
+    """Its pods ask for GPUs: as the device plugin's resource, or by claiming devices (DRA)."""
+    return any(asks_device_plugin_gpus(spec) or claims_devices(spec) for spec in pod_specs(resource))
 
 
 def node_labels(resource: GraphResource) -> dict[str, str]:

@@ -79,12 +79,15 @@ class TenantBoundary(pulumi.ComponentResource):
 
 def tenant_namespace(
     name: str, *, deny: bool = True, quota: bool = True, limits: bool = True, pod_security: str = "restricted", owned: bool = True,
+    labels: dict[str, str] | None = None,
 ) -> k8s.core.v1.Namespace:
     """A tenant's namespace `name` (the tenant of that name) with its boundary's objects, less those switched off.
     `owned=False` builds it outside any boundary, known as the tenant's by its label only."""
     parent = pulumi.ResourceOptions(parent=TenantBoundary(name)) if owned else None
     namespace = k8s.core.v1.Namespace(
-        name, metadata=k8s.meta.v1.ObjectMetaArgs(name=name, labels={"aiplane.io/tenant": name, "pod-security.kubernetes.io/enforce": pod_security}),
+        name, metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=name, labels={"aiplane.io/tenant": name, "pod-security.kubernetes.io/enforce": pod_security, **(labels or {})}
+        ),
         opts=parent,
     )
     meta = k8s.meta.v1.ObjectMetaArgs
@@ -165,4 +168,29 @@ def multi_node_server(
                 "workerTemplate": template(spec=pod(worker_zone or zone)),
             },
         },
+    )
+
+
+def kueue_queue(kind: str, name: str, spec: dict, namespace: str | None = None) -> k8s.apiextensions.CustomResource:
+    """A Kueue ClusterQueue or LocalQueue (`kind`) named `name`."""
+    return k8s.apiextensions.CustomResource(
+        f"{name}-{kind.lower()}", api_version="kueue.x-k8s.io/v1beta2", kind=kind,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace), spec=spec,
+    )
+
+
+def gpu_job(name: str, namespace: str, *, priority: str | None = None, gpus: int = 1, claim: bool = False) -> k8s.batch.v1.Job:
+    """A Job of one pod asking for GPUs: as `nvidia.com/gpu`, or (`claim`) through a ResourceClaimTemplate."""
+    resources = k8s.core.v1.ResourceRequirementsArgs(
+        limits=None if claim else {"nvidia.com/gpu": str(gpus)}, claims=[k8s.core.v1.ResourceClaimArgs(name="gpus")] if claim else None
+    )
+    return k8s.batch.v1.Job(
+        name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, annotations={"pulumi.com/skipAwait": "true"}),
+        spec=k8s.batch.v1.JobSpecArgs(template=k8s.core.v1.PodTemplateSpecArgs(spec=k8s.core.v1.PodSpecArgs(
+            restart_policy="Never",
+            priority_class_name=priority,
+            resource_claims=[k8s.core.v1.PodResourceClaimArgs(name="gpus", resource_claim_template_name="gpus")] if claim else None,
+            containers=[k8s.core.v1.ContainerArgs(name="work", image="registry.example/work:1", resources=resources)],
+        ))),
     )

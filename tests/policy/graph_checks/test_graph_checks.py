@@ -29,7 +29,7 @@ def test_every_graph_check_has_an_example_and_is_catalogued():
     for stem in CHECKS:
         assert Path(__file__).with_name(f"example_{stem}.py").is_file(), stem
     assert [info.id for info in graph_check_catalog()] == [check.ID for check in GRAPH_CHECKS]
-    assert all(info.id.startswith(("AIP_DEP_", "AIP_TEN_", "AIP_S3_", "AIP_SRV_")) for info in graph_check_catalog())
+    assert all(info.id.startswith(("AIP_DEP_", "AIP_TEN_", "AIP_S3_", "AIP_SRV_", "AIP_SCH_")) for info in graph_check_catalog())
 
 
 @pytest.mark.parametrize("stem", sorted(CHECKS))
