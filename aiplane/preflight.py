@@ -7,7 +7,9 @@ is too small, or that a capacity reservation has expired. For each GPU pool (the
   and EFA interfaces;
 - Service Quotas leaves room: the running on-demand and spot vCPU quotas of the P and G families against
   the pools' max nodes × vCPUs (a quota that cannot be read is a warning, never a pass);
-- referenced capacity reservations exist and are active;
+- each named capacity reservation (an On-Demand Capacity Reservation or a Capacity Block) fits its pool: it
+  exists, is active (or scheduled, a warning with its start) and has not ended, is for the pool's instance
+  type, in the pool's zone, for Linux/UNIX, and holds the pool's largest size (a warning with the shortfall);
 and the cluster's Kubernetes version is one EKS supports.
 
 Every call goes through boto3 to a real HTTP endpoint: AWS, or with --endpoint-url any compatible one (the
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 import botocore.exceptions
@@ -36,6 +39,11 @@ VCPU_QUOTAS = {
     ("spot", "G"): ("L-3819A6DF", "All G and VT Spot Instance Requests"),
 }
 SUPPORTED_VERSION_STATUSES = {"STANDARD_SUPPORT", "EXTENDED_SUPPORT"}
+# EKS nodes (AL2023) are Linux: a reservation for another platform never matches their launches.
+NODE_PLATFORM = "Linux/UNIX"
+# A reservation that ends sooner than this after the check leaves no room for a deploy and a run.
+RESERVATION_MARGIN = timedelta(days=1)
+SEVERITY = {"ok": 0, "warning": 1, "blocking": 2}
 
 
 @dataclass(frozen=True)
@@ -211,7 +219,7 @@ def quota_headroom(clients: Clients, code: str, quota_name: str, needed: int) ->
     return [Check("quota", subject, "ok", f"{value:g} vCPUs, the pools need {needed}")]
 
 
-def reservation(clients: Clients, need: PoolNeed) -> list[Check]:
+def reservation(clients: Clients, need: PoolNeed, now: datetime | None = None) -> list[Check]:
     subject = f"{need.name}: {need.capacity_reservation_id}"
     try:
         answer = clients.ec2.describe_capacity_reservations(CapacityReservationIds=[need.capacity_reservation_id])
@@ -220,12 +228,51 @@ def reservation(clients: Clients, need: PoolNeed) -> list[Check]:
             return [Check("reservation", subject, "blocking", "no such capacity reservation")]
         raise
     (found,) = answer["CapacityReservations"]
-    state = found.get("State")
-    if state == "active":
-        return [Check("reservation", subject, "ok", f"active, {found.get('AvailableInstanceCount', '?')} instances available")]
+    return [reservation_fit(need, found, now or datetime.now(timezone.utc))]
+
+
+def reservation_fit(need: PoolNeed, found: dict[str, Any], now: datetime) -> Check:
+    """Does the reservation EC2 describes (`found`) fit the pool? The worst finding decides the status; the detail
+    names every finding, or what fits."""
+    subject = f"{need.name}: {need.capacity_reservation_id}"
+    findings: list[tuple[Status, str]] = []
+    state, start, end = found.get("State"), found.get("StartDate"), found.get("EndDate")
     if state == "scheduled":
-        return [Check("reservation", subject, "warning", f"scheduled: it starts {found.get('StartDate', 'later')}")]
-    return [Check("reservation", subject, "blocking", f"state {state}")]
+        findings.append(("warning", f"scheduled: nodes cannot launch into it before {_when(start)}"))
+    elif state != "active":
+        findings.append(("blocking", f"state {state}"))
+    if end is not None and end <= now:
+        findings.append(("blocking", f"ended {_when(end)}"))
+    elif end is not None and end - now < RESERVATION_MARGIN:
+        findings.append(("warning", f"ends {_when(end)}, within a day"))
+    instance_type = found.get("InstanceType")
+    if instance_type not in need.instance_types:
+        findings.append(("blocking", f"is for {instance_type}, the pool launches {', '.join(need.instance_types)}"))
+    zone = found.get("AvailabilityZone")
+    if zone not in need.zones:
+        findings.append(("blocking", f"is in {zone}, the pool's subnets are in {', '.join(need.zones)}"))
+    elif len(need.zones) > 1:
+        outside = ", ".join(other for other in need.zones if other != zone)
+        findings.append(("warning", f"is in {zone}: nodes the pool launches in {outside} fall outside it"))
+    platform = found.get("InstancePlatform")
+    if platform is not None and platform != NODE_PLATFORM:
+        findings.append(("blocking", f"is for {platform}, EKS nodes launch {NODE_PLATFORM}"))
+    total = found.get("TotalInstanceCount")
+    if total is not None and total < need.max_nodes:
+        findings.append(("warning", f"holds {total} instances, the pool grows to {need.max_nodes}: {need.max_nodes - total} short"))
+    if not findings:
+        window = f", until {_when(end)}" if end is not None else ""
+        return Check(
+            "reservation", subject, "ok",
+            f"{state}{window}: {instance_type} in {zone}, {total} instances for up to {need.max_nodes} nodes "
+            f"({found.get('AvailableInstanceCount', '?')} available)",
+        )
+    status = max((status for status, _ in findings), key=SEVERITY.__getitem__)
+    return Check("reservation", subject, status, "; ".join(detail for _, detail in findings))
+
+
+def _when(moment: Any) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if isinstance(moment, datetime) else str(moment or "later")
 
 
 def eks_version(clients: Clients, version: str) -> list[Check]:

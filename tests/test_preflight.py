@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -93,7 +94,23 @@ def test_a_quota_without_room_blocks_and_one_with_room_passes(aws_endpoint, cred
 
 # -- the APIs moto lacks, over a small endpoint that speaks their wire formats --------------------------------
 
-RESERVATIONS = {"cr-0123456789abcdef0": "active", "cr-0fedcba9876543210": "cancelled"}
+# DescribeCapacityReservations' fields, as the EC2 API reference documents its CapacityReservation shape.
+FITTING = {
+    "instanceType": "p5.48xlarge", "availabilityZone": "us-east-1a", "instancePlatform": "Linux/UNIX", "state": "active",
+    "totalInstanceCount": "2", "availableInstanceCount": "2", "startDate": "2026-11-01T00:00:00.000Z", "endDate": "2027-06-01T00:00:00.000Z",
+}
+RESERVATIONS = {
+    "cr-0123456789abcdef0": FITTING,
+    "cr-0fedcba9876543210": {**FITTING, "state": "cancelled"},
+    "cr-0aaaaaaaaaaaaaaa1": {**FITTING, "instanceType": "p5en.48xlarge"},
+    "cr-0aaaaaaaaaaaaaaa2": {**FITTING, "availabilityZone": "us-east-1b"},
+    "cr-0aaaaaaaaaaaaaaa3": {**FITTING, "totalInstanceCount": "1", "availableInstanceCount": "1"},
+    "cr-0aaaaaaaaaaaaaaa4": {**FITTING, "instancePlatform": "Windows"},
+    "cr-0aaaaaaaaaaaaaaa5": {**FITTING, "endDate": "2026-11-30T00:00:00.000Z"},
+    "cr-0aaaaaaaaaaaaaaa6": {**FITTING, "state": "scheduled", "startDate": "2026-12-10T11:30:00.000Z"},
+    "cr-0aaaaaaaaaaaaaaa7": {**FITTING, "endDate": "2026-12-03T20:00:00.000Z"},
+}
+NOW = datetime(2026, 12, 3, 12, 0, tzinfo=timezone.utc)
 SUPPORTED_VERSIONS = {"1.33": "STANDARD_SUPPORT"}
 
 
@@ -119,11 +136,11 @@ class StandIn(BaseHTTPRequestHandler):
                 f"<Message>The capacity reservation {identifier} does not exist</Message></Error></Errors><RequestID>1</RequestID></Response>"
             )
             return self._reply(400, error, "text/xml")
+        fields = "".join(f"<{key}>{value}</{key}>" for key, value in RESERVATIONS[identifier].items())
         body = (
             '<DescribeCapacityReservationsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>1</requestId>'
-            f"<capacityReservationSet><item><capacityReservationId>{identifier}</capacityReservationId>"
-            f"<instanceType>p5.48xlarge</instanceType><state>{RESERVATIONS[identifier]}</state>"
-            "<availableInstanceCount>2</availableInstanceCount></item></capacityReservationSet></DescribeCapacityReservationsResponse>"
+            f"<capacityReservationSet><item><capacityReservationId>{identifier}</capacityReservationId>{fields}"
+            "</item></capacityReservationSet></DescribeCapacityReservationsResponse>"
         )
         return self._reply(200, body, "text/xml")
 
@@ -147,15 +164,29 @@ def stand_in():
 @pytest.mark.parametrize(
     ("identifier", "status", "detail"),
     [
-        ("cr-0123456789abcdef0", "ok", "active, 2 instances available"),
+        ("cr-0123456789abcdef0", "ok", "active, until 2027-06-01 00:00 UTC: p5.48xlarge in us-east-1a, 2 instances for up to 2 nodes (2 available)"),
         ("cr-0fedcba9876543210", "blocking", "state cancelled"),
         ("cr-00000000000000000", "blocking", "no such capacity reservation"),
+        ("cr-0aaaaaaaaaaaaaaa1", "blocking", "is for p5en.48xlarge, the pool launches p5.48xlarge"),
+        ("cr-0aaaaaaaaaaaaaaa2", "blocking", "is in us-east-1b, the pool's subnets are in us-east-1a"),
+        ("cr-0aaaaaaaaaaaaaaa3", "warning", "holds 1 instances, the pool grows to 2: 1 short"),
+        ("cr-0aaaaaaaaaaaaaaa4", "blocking", "is for Windows, EKS nodes launch Linux/UNIX"),
+        ("cr-0aaaaaaaaaaaaaaa5", "blocking", "ended 2026-11-30 00:00 UTC"),
+        ("cr-0aaaaaaaaaaaaaaa6", "warning", "scheduled: nodes cannot launch into it before 2026-12-10 11:30 UTC"),
+        ("cr-0aaaaaaaaaaaaaaa7", "warning", "ends 2026-12-03 20:00 UTC, within a day"),
     ],
 )
-def test_capacity_reservations_must_exist_and_be_active(stand_in, credentials, identifier, status, detail):
+def test_a_named_reservation_must_exist_and_fit_its_pool(stand_in, credentials, identifier, status, detail):
     need = PoolNeed("train", ("p5.48xlarge",), ("us-east-1a",), ("on-demand",), 2, identifier)
-    (result,) = reservation(Clients("us-east-1", stand_in), need)
+    (result,) = reservation(Clients("us-east-1", stand_in), need, now=NOW)
     assert (result.status, result.detail) == (status, detail)
+
+
+def test_a_reservation_in_one_of_a_pools_zones_warns_for_the_others(stand_in, credentials):
+    need = PoolNeed("chat", ("p5.48xlarge",), ("us-east-1a", "us-east-1b"), ("on-demand",), 3, "cr-0aaaaaaaaaaaaaaa3")
+    (result,) = reservation(Clients("us-east-1", stand_in), need, now=NOW)
+    assert result.status == "warning"
+    assert result.detail == "is in us-east-1a: nodes the pool launches in us-east-1b fall outside it; holds 1 instances, the pool grows to 3: 2 short"
 
 
 @pytest.mark.parametrize(("version", "status"), [("1.33", "ok"), ("1.24", "blocking")])
