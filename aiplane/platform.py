@@ -55,7 +55,7 @@ from aiplane.components.tenant_boundary import (
 from aiplane.components.vector_db import VectorDb, VectorDbArgs
 from aiplane.components.workloads import PROMETHEUS_URL
 from aiplane.cost import served_token_prices
-from aiplane.errors import InputError
+from aiplane.errors import InputError, format_path
 from aiplane.planning.instances import load_instance_catalog
 from aiplane.planning.node_profiles import NODE_PROFILES
 from aiplane.planning.queues import EVALUATION_QUEUE, priority_class_name
@@ -101,8 +101,22 @@ def refuse_config_outside_the_file(spec: StackSpec) -> None:
         ])
 
 
+def refuse_unbought_capacity_blocks(spec: StackSpec) -> None:
+    """A capacity-block pool launches only into its block: until one is bought there is nothing to deploy."""
+    problems = [
+        f"{spec.source}: {format_path(pool.section)}.capacityReservationId: pool {pool.spec.name!r} buys capacity-block but names no "
+        f"reservation; find a block with `aiplane capacity offers --stack {spec.environment} --pool {pool.spec.name}` and buy it "
+        "with `aiplane capacity reserve`"
+        for pool in pools_to_build(spec)
+        if "capacity-block" in pool.spec.effective_capacity_types and not pool.spec.capacity_reservation_id
+    ]
+    if problems:
+        raise InputError(problems)
+
+
 def compose(spec: StackSpec) -> Platform:
     refuse_config_outside_the_file(spec)
+    refuse_unbought_capacity_blocks(spec)
     platform = spec.platform
     pulumi.runtime.register_stack_transformation(
         cost_tag_transformation(spec.environment, platform.cost_center, platform.tags)
@@ -528,6 +542,7 @@ def build_gpu_pools(
                     capacity_types=pool.effective_capacity_types,
                     capacity_reservation_id=pool.capacity_reservation_id,
                     efa=pool.wants_efa,
+                    placement_group=pool.wants_placement_group,
                     min_size=sizes.min_nodes,
                     desired_size=sizes.desired_nodes,
                     max_size=sizes.max_nodes,

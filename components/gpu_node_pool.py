@@ -67,6 +67,9 @@ class GpuNodePoolArgs(BaseModel):
     mode: PoolMode = "managed"
     capacity_types: list[CapacityType] = Field(min_length=1)
     capacity_reservation_id: str | None = None
+    placement_group: bool | None = Field(
+        default=None, description="An EFA pool's cluster placement group; default on, except on a capacity reservation (which places them)"
+    )
     efa: bool = False
     min_size: int = Field(ge=0)
     desired_size: int = Field(ge=0)
@@ -84,6 +87,8 @@ class GpuNodePoolArgs(BaseModel):
             raise ValueError(f"sizes must satisfy min <= desired <= max, got {self.min_size}, {self.desired_size}, {self.max_size}")
         if self.efa and (len(self.instances) != 1 or not self.instances[0].efa):
             raise ValueError("efa needs exactly one instance type, and one with EFA support")
+        if self.efa and not self.wants_placement_group and not self.capacity_reservation_id:
+            raise ValueError("an EFA pool without a capacity reservation needs its cluster placement group")
         if self.efa and len(self.subnet_ids) != 1:
             raise ValueError("an EFA pool runs in one subnet (one zone), for its cluster placement group")
         if self.mode == "managed" and len(self.capacity_types) != 1:
@@ -95,6 +100,12 @@ class GpuNodePoolArgs(BaseModel):
         if self.mode == "karpenter" and None in (self.kubernetes_provider, self.karpenter_controller, self.karpenter_role_path):
             raise ValueError("karpenter mode needs kubernetes_provider, karpenter_controller and karpenter_role_path")
         return self
+
+    @property
+    def wants_placement_group(self) -> bool:
+        if not self.efa:
+            return False
+        return self.placement_group if self.placement_group is not None else self.capacity_reservation_id is None
 
     @property
     def instance_type_in_template(self) -> bool:
@@ -151,13 +162,14 @@ class GpuNodePool(AiplaneComponent):
         )
         labels = dict(self.labels)
         if args.efa:
+            fabric = self._efa_security_group(name, args)
+            # With interfaces in the template, security groups go on the interfaces, not the template.
+            template.network_interfaces = efa_interfaces(instance, [args.cluster_security_group_id, fabric.id])
+        if args.wants_placement_group:
             placement_group = aws.ec2.PlacementGroup(
                 f"{name}-placement", aws.ec2.PlacementGroupArgs(strategy="cluster"), opts=self.child()
             )
-            fabric = self._efa_security_group(name, args)
             template.placement = aws.ec2.LaunchTemplatePlacementArgs(group_name=placement_group.name)
-            # With interfaces in the template, security groups go on the interfaces, not the template.
-            template.network_interfaces = efa_interfaces(instance, [args.cluster_security_group_id, fabric.id])
             labels[PLACEMENT_GROUP_LABEL] = placement_group.name
             self.placement_group_name = placement_group.name
         if args.capacity_reservation_id:

@@ -69,8 +69,9 @@ WORKER_SCRIPT = (
 
 
 def efa_node_selector(pool: str, zone: str, placement_group: Any) -> dict[str, Any]:
-    """The pool's nodes in its one zone and cluster placement group."""
-    return {POOL_LABEL: pool, ZONE_LABEL: zone, PLACEMENT_GROUP_LABEL: placement_group}
+    """The pool's nodes in its one zone and cluster placement group (none on a pool its capacity reservation places)."""
+    selector = {POOL_LABEL: pool, ZONE_LABEL: zone}
+    return selector if placement_group is None else {**selector, PLACEMENT_GROUP_LABEL: placement_group}
 
 
 def leader_worker_set_spec(

@@ -76,7 +76,9 @@ class ModelServerArgs(BaseModel):
     pipeline_parallel: int = Field(default=1, ge=1, description="Nodes per replica: above 1, a LeaderWorkerSet over EFA.")
     efa_interfaces: int = Field(default=0, ge=0, description="EFA interfaces per node, all asked for by a multi-node server's pods.")
     zone: str | None = Field(default=None, description="A multi-node server's zone: its pool's one zone.")
-    placement_group: Any = Field(default=None, description="pulumi.Input[str]: a multi-node server's placement group, its pool's.")
+    placement_group: Any = Field(
+        default=None, description="pulumi.Input[str]: a multi-node server's placement group, its pool's (none where a reservation places the pool)"
+    )
     max_num_seqs: int = Field(ge=1, description="The plan's batch per replica.")
     startup_seconds: int = Field(
         default=1200, ge=10, description="What the startup probe allows: the cold-start estimate's weights and engine, with its margin."
@@ -108,8 +110,8 @@ class ModelServerArgs(BaseModel):
     def _replicas_ordered(self) -> ModelServerArgs:
         if self.replicas > self.max_replicas:
             raise ValueError(f"replicas {self.replicas} exceed max_replicas {self.max_replicas}")
-        if self.multi_node and (not self.efa_interfaces or self.zone is None or self.placement_group is None):
-            raise ValueError("a multi-node server needs its pool's EFA interfaces, zone and placement group")
+        if self.multi_node and (not self.efa_interfaces or self.zone is None):
+            raise ValueError("a multi-node server needs its pool's EFA interfaces and zone (and its placement group, where it has one)")
         if self.multi_node and self.lws_controller is None:
             raise ValueError("a multi-node server needs the LWS controller (lws_controller)")
         return self

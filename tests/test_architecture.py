@@ -19,7 +19,7 @@ ROOMS: tuple[tuple[str, ...], ...] = (
     ("aiplane.export",),
     ("aiplane.review",),
     ("aiplane.platform", "aiplane.cost", "aiplane.queueing"),
-    ("aiplane.artifacts", "aiplane.preflight", "aiplane.schema"),
+    ("aiplane.artifacts", "aiplane.preflight", "aiplane.capacity_blocks", "aiplane.schema", "aiplane.verify"),
     ("aiplane.policy",),
     ("aiplane.diff",),
     ("aiplane.onboarding", "aiplane.deploy"),

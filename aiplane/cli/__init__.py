@@ -7,11 +7,11 @@ import sys
 
 from aiplane.cli import check, deploy, diff, preflight, stacks, tenants
 from aiplane.cli.app import app, blueprints_app, reports_errors, stdout, tenant_app
+from aiplane.cli.capacity import capacity_app
 
 # One line each in `aiplane --help`, short enough for 80 columns: the docstrings say the rest in each command's help.
 COMMANDS = (
     (stacks.plan, "Synthesize a stack offline; write its graph and exports."),
-    (stacks.capacity, "Size GPU pools from traffic; deploys nothing."),
     (check.check, "Policy gate: checkov and aiplane's checks on stacks."),
     (diff.diff, "What a change does to a stack, against a base commit."),
     (stacks.schema, "Write JSON Schemas for stack and blueprint files."),
@@ -23,6 +23,7 @@ COMMANDS = (
 )
 for command, summary in COMMANDS:
     app.command(short_help=summary)(reports_errors(command))
+app.add_typer(capacity_app, name="capacity", short_help="Size GPU pools; find and buy Capacity Blocks.")
 app.add_typer(blueprints_app, name="blueprints", short_help="Tenant blueprints: list them, show one.")
 app.add_typer(tenant_app, name="tenant", short_help="Onboard and offboard tenants.")
 blueprints_app.command("list", short_help="The blueprints, with what each costs at its defaults.")(reports_errors(tenants.blueprints_list))

@@ -165,6 +165,20 @@ def preflight_table(results: list[Check], title: str) -> Table:
     return table
 
 
+def offerings_table(offerings, title: str) -> Table:
+    """Capacity Block offerings (aiplane.capacity_blocks.Offering), soonest first."""
+    table = Table(title=title)
+    for column in ("pool", "offering", "zone", "start (UTC)", "end (UTC)", "instances", "upfront"):
+        table.add_column(column, justify="right" if column in ("instances", "upfront") else "left")
+    for offering in offerings:
+        zone = offering.zone if offering.in_pool_zone else f"{offering.zone} (moves the pool)"
+        table.add_row(
+            offering.pool, offering.offering_id, zone, f"{offering.start:%Y-%m-%d %H:%M}", f"{offering.end:%Y-%m-%d %H:%M}",
+            f"{offering.instance_count} x {offering.instance_type}", f"{offering.upfront_fee} {offering.currency}",
+        )
+    return table
+
+
 def blueprints_table() -> Table:
     table = Table(title="Blueprints (blueprints/)", show_lines=True)
     for column in ("pattern", "best for", "GPUs", "isolation", "USD/month at defaults"):

@@ -101,13 +101,8 @@ def plan(
         raise typer.Exit(report.exit_code)
 
 
-def capacity(
-    stack: StackOption,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON (as in summary.json).")] = False,
-    wide: WideOption = False,
-) -> None:
-    """Size GPU pools from traffic: per served model and scenario (nominal, peak, incident), the VRAM,
-    tensor parallelism, tokens/s, replicas, nodes and headroom. Reads the stack file; deploys nothing."""
+def print_capacity_plan(stack: str, as_json: bool, wide: bool) -> None:
+    """`aiplane capacity --stack S` (the command group's own command, in aiplane.cli.capacity)."""
     from aiplane.loader import load_stack
 
     spec = load_stack(stack, project_dir() / "stacks")

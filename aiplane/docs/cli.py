@@ -28,7 +28,10 @@ def _options_table(params) -> list[str]:
 def _commands(prefix: str, group) -> list[str]:
     lines = []
     for name, command in sorted(group.commands.items()):
-        if hasattr(command, "commands"):  # a group of subcommands
+        if hasattr(command, "commands"):  # a group of subcommands, and the group's own command where it has options
+            if command.params:
+                lines += ["", f"### `{prefix} {name}`", "", command.help or "", ""]
+                lines += _options_table(command.params)
             lines += _commands(f"{prefix} {name}", command)
             continue
         lines += ["", f"### `{prefix} {name}`", "", command.help or "", ""]

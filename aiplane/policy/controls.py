@@ -17,7 +17,7 @@ CONTROLS: tuple[Control, ...] = (
     Control("GPU nodes declare their volumes, all encrypted, in node groups and Karpenter pools alike", ("AIP_GPU_2", "AIP_GPU_9")),
     Control("GPU nodes carry the nvidia.com/gpu NoSchedule taint, in node groups and Karpenter pools alike", ("AIP_GPU_3", "AIP_GPU_7")),
     Control("GPU node groups boot an NVIDIA-accelerated AMI from a launch template", ("AIP_GPU_6", "AIP_EKS_3")),
-    Control("EFA pools attach one interface per network card, in a placement group, behind a self-only security group", ("AIP_GPU_4", "AIP_GPU_5")),
+    Control("EFA pools attach one interface per network card, in a placement group or their capacity reservation, behind a self-only security group", ("AIP_GPU_4", "AIP_GPU_5")),
     Control("Cluster access is by access entries only, and secrets are encrypted with a rotating customer-managed key", ("AIP_EKS_1", "AIP_EKS_2")),
     Control("The cluster API endpoint is private, or public only to listed networks", ("CKV_AWS_39", "CKV_AWS_38")),
     Control("EBS StorageClasses encrypt every volume they provision", ("AIP_EKS_4",)),

@@ -58,6 +58,11 @@ class GpuPoolSpec(Model):
         description="An On-Demand Capacity Reservation to launch into, or the reservation id of a Capacity Block.",
     )
     efa: bool | None = Field(default=None, description="Default: on for multi-node profiles (training).")
+    placement_group: bool | None = Field(
+        default=None,
+        description="An EFA pool's cluster placement group. Default: on, except on a capacity reservation, which already places its "
+        "instances (a forced placement group can then fail the launch with insufficient capacity).",
+    )
     availability_zones: list[AvailabilityZone] | None = Field(
         default=None, description="Default: every zone of the stack; a multi-node pool gets the first only."
     )
@@ -92,8 +97,8 @@ class GpuPoolSpec(Model):
         for capacity_type in capacity:
             if capacity_type not in profile.capacity_types:
                 raise ValueError(f"{where}: profile {self.profile} buys {', '.join(profile.capacity_types)} capacity, not {capacity_type}")
-        if "capacity-block" in capacity and not self.capacity_reservation_id:
-            raise ValueError(f"{where}: a capacity-block pool needs capacityReservationId (the block's reservation id)")
+        # A capacity-block pool may load without its reservation, so that `aiplane capacity offers` and `reserve` can
+        # buy one for it; synthesis refuses it until then (aiplane.platform.refuse_unbought_capacity_blocks).
         if self.capacity_reservation_id and "spot" in capacity:
             raise ValueError(f"{where}: a capacity reservation cannot be combined with spot")
         if self.mode == "managed" and len(capacity) > 1:
@@ -108,6 +113,13 @@ class GpuPoolSpec(Model):
                     raise ValueError(f"{where}: EFA is asked for, but {instance.name} has no EFA support")
         if self.wants_efa and len(self.instance_types) > 1:
             raise ValueError(f"{where}: an EFA pool takes exactly one instance type (its interfaces are laid out per type)")
+        if self.placement_group and not self.wants_efa:
+            raise ValueError(f"{where}: placementGroup is for EFA pools; this pool has no EFA")
+        if self.placement_group is False and self.wants_efa and not self.capacity_reservation_id:
+            raise ValueError(
+                f"{where}: placementGroup: false needs capacityReservationId: without a reservation to place them, EFA nodes need "
+                "their cluster placement group"
+            )
         if self.wants_efa and self.mode == "karpenter":
             raise ValueError(f"{where}: EFA pools need mode managed (a launch template with one interface per network card)")
         if profile.multi_node and self.availability_zones and len(self.availability_zones) > 1:
@@ -120,6 +132,12 @@ class GpuPoolSpec(Model):
     @property
     def effective_capacity_types(self) -> list[CapacityType]:
         return list(self.capacity_types or [NODE_PROFILES[self.profile].default_capacity_type])
+
+    @property
+    def wants_placement_group(self) -> bool:
+        if not self.wants_efa:
+            return False
+        return self.placement_group if self.placement_group is not None else self.capacity_reservation_id is None
 
     @property
     def wants_efa(self) -> bool:

@@ -77,3 +77,30 @@ def remove_tenant(text: str, source: str, name: str) -> str:
     if not tenants:
         tenants.fa.set_flow_style()
     return _dump(data)
+
+
+def set_pool_reservation(text: str, source: str, pool: str, reservation_id: str, zone: str | None = None) -> str:
+    """The stack file with `reservation_id` as pool `pool`'s capacityReservationId (and, where given, `zone` as its
+    one availability zone: a block's instances launch only in the block's zone)."""
+    data = _load(text, source)
+    entry = _pool_entry(data, source, pool)
+    entry["capacityReservationId"] = reservation_id
+    if zone is not None:
+        zones = CommentedSeq([zone])
+        zones.fa.set_flow_style()
+        entry["availabilityZones"] = zones
+    return _dump(data)
+
+
+def check_pool_entry(text: str, source: str, pool: str) -> None:
+    """Refuse, before anything is bought, a pool the file does not list itself (one a blueprint renders)."""
+    _pool_entry(_load(text, source), source, pool)
+
+
+def _pool_entry(data: CommentedMap, source: str, pool: str) -> CommentedMap:
+    platform = data["config"].get("aiplane:platform") or {}
+    pools = (platform.get("compute") or {}).get("pools") or []
+    entry = next((item for item in pools if isinstance(item, CommentedMap) and item.get("name") == pool), None)
+    if entry is None:
+        raise InputError(f"--pool: {source} has no pool {pool!r} in aiplane:platform.compute.pools")
+    return entry

@@ -1,11 +1,13 @@
 from aip_support import EFA_NETWORK_CARDS, AiplaneCheck, CheckCategories, CheckResult, block, blocks, value
 
 ID = "AIP_GPU_4"
-TITLE = "EFA launch templates attach one EFA interface per network card and join a placement group"
+TITLE = "EFA launch templates attach one EFA interface per network card and join a placement group or a capacity reservation"
 WHY = (
     "Multi-node training is bound by the network: an instance uses only the network cards that have an EFA "
     "interface (p5.48xlarge has 32), and nodes outside one cluster placement group get higher latency. "
-    "Device index 0 must sit on card 0, where the primary interface lives."
+    "Device index 0 must sit on card 0, where the primary interface lives. A template that targets a capacity "
+    "reservation may leave the placement group out: the reservation already places its instances, and a forced "
+    "cluster placement group can then fail the launch (terraform-aws-modules/terraform-aws-eks#3730)."
 )
 CATEGORY = CheckCategories.NETWORKING
 RESOURCES = ("aws_launch_template",)
@@ -27,7 +29,8 @@ class EfaInterfacesOnEveryCard(AiplaneCheck):
         primary = [interface for interface in efa if int(value(interface, "network_card_index", 0)) == 0]
         if int(value(primary[0], "device_index", -1)) != 0:
             return CheckResult.FAILED
-        return CheckResult.PASSED if value(block(conf, "placement"), "group_name") else CheckResult.FAILED
+        reserved = value(block(block(conf, "capacity_reservation_specification"), "capacity_reservation_target"), "capacity_reservation_id")
+        return CheckResult.PASSED if value(block(conf, "placement"), "group_name") or reserved else CheckResult.FAILED
 
 
 check = EfaInterfacesOnEveryCard()

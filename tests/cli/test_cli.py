@@ -127,7 +127,7 @@ def test_version_and_help_read_well_at_80_columns():
     commands = help_text.split("Commands:\n", 1)[1].splitlines()
     from aiplane.cli import COMMANDS
 
-    assert len([line for line in commands if line.strip()]) == len(COMMANDS) + 2  # and the blueprints and tenant groups
+    assert len([line for line in commands if line.strip()]) == len(COMMANDS) + 3  # and the capacity, blueprints and tenant groups
     assert not any(line.rstrip().endswith("...") or len(line) > 80 for line in commands)
     check_help = CliRunner().invoke(app, ["check", "--help"], terminal_width=80).stdout
     assert "<bool>" not in check_help and "--all" in check_help

@@ -111,16 +111,37 @@ def test_training_pools_attach_one_efa_interface_per_network_card(stack, pool, i
 
 
 @pytest.mark.parametrize("pool", ["train", "train-a100"])
-def test_training_pools_sit_in_a_cluster_placement_group_in_one_zone(stack, pool):
+def test_training_pools_sit_in_one_zone_in_a_placement_group_or_their_reservation(stack, pool):
+    """train is a Capacity Block: the reservation places its instances, and a forced cluster placement group can fail
+    the launch against it (terraform-aws-modules/terraform-aws-eks#3730); train-a100 has no reservation."""
     spec, graph = stack
-    placement = graph.find("aws:ec2/placementGroup:PlacementGroup", f"gpu-{pool}-placement")
-    assert placement.inputs["strategy"] == "cluster"
-    assert launch_template(graph, pool).inputs["placement"]["groupName"] == placement.outputs["name"]
+    template = launch_template(graph, pool).inputs
+    groups = [g for g in graph.of_type("aws:ec2/placementGroup:PlacementGroup") if g.name == f"gpu-{pool}-placement"]
+    if pool == "train":
+        assert not groups and "placement" not in template
+        assert template["capacityReservationSpecification"]["capacityReservationTarget"]["capacityReservationId"] == "cr-0fedcba9876543210"
+        assert "aiplane.io/placement-group" not in node_group(graph, pool).inputs["labels"]
+    else:
+        (placement,) = groups
+        assert placement.inputs["strategy"] == "cluster"
+        assert template["placement"]["groupName"] == placement.outputs["name"]
     (subnet_id,) = node_group(graph, pool).inputs["subnetIds"]
     subnet = next(s for s in graph.of_type("aws:ec2/subnet:Subnet") if s.id == subnet_id)
     expected_zone = "us-east-1b" if pool == "train" else spec.zones[0]
     assert subnet.inputs["availabilityZone"] == expected_zone
     assert subnet.name.startswith("network-private-")
+
+
+def test_a_placement_group_is_kept_on_a_reservation_when_asked_and_never_dropped_without_one():
+    from aiplane.spec import GpuPoolSpec
+
+    base = {"name": "train", "profile": "training", "instanceTypes": ["p5.48xlarge"], "nodes": {"min": 0, "desired": 0, "max": 2}}
+    assert GpuPoolSpec.model_validate(base).wants_placement_group
+    reserved = {**base, "capacityReservationId": "cr-0fedcba9876543210"}
+    assert not GpuPoolSpec.model_validate(reserved).wants_placement_group
+    assert GpuPoolSpec.model_validate({**reserved, "placementGroup": True}).wants_placement_group
+    with pytest.raises(ValueError, match="placementGroup: false needs capacityReservationId"):
+        GpuPoolSpec.model_validate({**base, "placementGroup": False})
 
 
 @pytest.mark.parametrize("pool", ["train", "train-a100"])

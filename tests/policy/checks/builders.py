@@ -50,8 +50,14 @@ def node_group(name, *, instance_types, taints=None, launch_template=True, ami_t
     )
 
 
-def efa_template(name, *, cards, placement=True, instance_type="p5en.48xlarge"):
+def efa_template(name, *, cards, placement=True, instance_type="p5en.48xlarge", reservation=None):
+    """An EFA launch template; `reservation` targets a capacity reservation (which places the instances)."""
     group = aws.ec2.PlacementGroup(f"{name}-pg", aws.ec2.PlacementGroupArgs(strategy="cluster")) if placement else None
+    target = aws.ec2.LaunchTemplateCapacityReservationSpecificationArgs(
+        capacity_reservation_target=aws.ec2.LaunchTemplateCapacityReservationSpecificationCapacityReservationTargetArgs(
+            capacity_reservation_id=reservation
+        )
+    ) if reservation else None
     return node_launch_template(
         name,
         instance_type=instance_type,
@@ -62,6 +68,7 @@ def efa_template(name, *, cards, placement=True, instance_type="p5en.48xlarge"):
             for card in range(cards)
         ],
         placement=aws.ec2.LaunchTemplatePlacementArgs(group_name=group.name) if group else None,
+        capacity_reservation_specification=target,
     )
 
 

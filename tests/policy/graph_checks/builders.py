@@ -111,11 +111,13 @@ def tenant_namespace(
     return namespace
 
 
-def efa_pool(name: str, pool: str, *, efa: bool = True, placement: bool = True, subnets: int = 1) -> aws.eks.NodeGroup:
+def efa_pool(
+    name: str, pool: str, *, efa: bool = True, placement: bool = True, subnets: int = 1, reservation: str | None = None
+) -> aws.eks.NodeGroup:
     """A managed node group of GPU pool `pool` on its own launch template: EFA interfaces and a cluster placement
     group where asked, in `subnets` subnets."""
     if efa:
-        template = checks_builders.efa_template(f"{name}-lt", cards=4, placement=placement)
+        template = checks_builders.efa_template(f"{name}-lt", cards=4, placement=placement, reservation=reservation)
     else:
         template = checks_builders.node_launch_template(f"{name}-lt")
     return aws.eks.NodeGroup(

@@ -7,6 +7,9 @@ from tests.policy.graph_checks.builders import efa_pool, multi_node_server
 def passing() -> None:
     efa_pool("aip-srv-2-pass-pool", "frontier")
     multi_node_server("aip-srv-2-pass", "frontier")
+    # On a capacity reservation the reservation places the nodes: pool and zone pin the group.
+    efa_pool("aip-srv-2-pass-reserved-pool", "reserved", placement=False, reservation="cr-0123456789abcdef0")
+    multi_node_server("aip-srv-2-pass-reserved", "reserved", placement_group=None)
 
 
 def failing() -> None:
