@@ -31,11 +31,14 @@ def all_pools(spec: StackSpec) -> dict[str, GpuPoolSpec]:
     return pools | {pool.name: pool for tenant in spec.tenants if (pool := tenant.pool_spec()) is not None}
 
 
+def pool_device_class(spec: StackSpec, pool: GpuPoolSpec) -> str | None:
+    """Under DRA, the DeviceClass a pool's GPUs are claimed through; None under the device plugin."""
+    return device_class_name(pool_gpu_product(pool)) if spec.platform.scheduling.gpu_allocation == "dra" else None
+
+
 def device_classes(spec: StackSpec) -> dict[str, str]:
     """Under DRA, each pool's DeviceClass; {} under the device plugin."""
-    if spec.platform.scheduling.gpu_allocation != "dra":
-        return {}
-    return {name: device_class_name(pool_gpu_product(pool)) for name, pool in all_pools(spec).items()}
+    return {name: device_class for name, pool in all_pools(spec).items() if (device_class := pool_device_class(spec, pool))}
 
 
 def tenant_queue(spec: StackSpec, tenant: Tenant, scheduling: Scheduling | None) -> TenantQueueArgs | None:
@@ -69,5 +72,5 @@ def tenant_example_work(spec: StackSpec, tenant: Tenant, layout: QueueLayout, ho
     return ExampleWorkArgs(
         kind=kind, tenant=tenant.name, service_account=WORKLOAD_SERVICE_ACCOUNT, priority=priority, gpus_per_pod=gpus, pods=pods,
         efa_interfaces=instance.max_efa_interfaces if kind == "training-jobset" and home.wants_efa else 0,
-        device_class=device_classes(spec).get(home.name),
+        device_class=pool_device_class(spec, home),
     )

@@ -114,7 +114,8 @@ def capacity_reserve(
         clients = Clients(region or spec.region, endpoint_url)
         chosen = find_offering(clients, block_pool, offering, hours)
         zone = chosen.zone if chosen.zone != block_pool.pool_zone else None
-        check_pool_entry(read_text(path), spec.source, pool)
+        text = read_text(path)
+        check_pool_entry(text, spec.source, pool)
         price = f"{chosen.upfront_fee} {chosen.currency}"
         summary = (f"{chosen.instance_count} x {chosen.instance_type} in {chosen.zone}, {chosen.start:%Y-%m-%d %H:%M} to "
                    f"{chosen.end:%Y-%m-%d %H:%M} UTC, upfront {price}")
@@ -125,8 +126,7 @@ def capacity_reserve(
                 stdout.print("Nothing bought; the stack file is as it was.")
                 raise typer.Exit(1)
         reservation_id = purchase(clients, chosen)
-        text = set_pool_reservation(read_text(path), spec.source, pool, reservation_id, zone)
-        rewrite_in_place(path, text)
+        rewrite_in_place(path, set_pool_reservation(text, spec.source, pool, reservation_id, zone))
     moved = f" and availabilityZones [{zone}]" if zone else ""
     stdout.print(f"Bought {chosen.offering_id} ({summary}): reservation {reservation_id}.")
     stdout.print(f"Wrote capacityReservationId {reservation_id}{moved} on pool {pool} in {spec.source}.")

@@ -15,29 +15,16 @@ from aiplane.components.scheduling import (
     LOCAL_QUEUE,
     PRIORITY_CEILING_LABEL,
     QUEUE_NAME_LABEL,
-    device_class_name,
-    resource_quota_key,
 )
 from aiplane.loader import known_stacks, load_stack
-from aiplane.planning.instances import load_instance_catalog
 from aiplane.planning.queues import COHORT, PRIORITIES
+from aiplane.queueing import device_classes, queue_quota_key
 from aiplane.spec.scheduling import DRA_MIN_KUBERNETES
 from aiplane.spec.stack import StackSpec
 
 
-def _pool_products(spec: StackSpec) -> dict[str, str]:
-    catalog = load_instance_catalog()
-    products = {pool.name: catalog.instances[pool.instance_types[0]].gpu_product for pool in spec.platform.compute.pools}
-    for tenant in spec.tenants:
-        pool = tenant.pool_spec()
-        if pool is not None:
-            products[pool.name] = catalog.instances[pool.instance_types[0]].gpu_product
-    return products
-
-
 def _stack_section(spec: StackSpec) -> list[str]:
     mode = spec.platform.scheduling.gpu_allocation
-    products = _pool_products(spec)
     plan = spec.queue_plan
     lines = [
         f"### {spec.environment}",
@@ -59,13 +46,13 @@ def _stack_section(spec: StackSpec) -> list[str]:
         "|---|---|---|---:|---:|---:|---:|---|---|",
     ]
     for queue in plan.queues:
-        key = resource_quota_key(mode, products[queue.pool]) if queue.pool in products else resource_quota_key("device-plugin", "")
+        key = queue_quota_key(spec, queue)
         lines.append(
             f"| `{queue.namespace}` | `{queue.cluster_queue}` | `{queue.pool}` | {queue.nominal_gpus} | {queue.borrowing_limit} | "
             f"{queue.lending_limit} | {queue.most_gpus} | `{key}` | {queue.priority} |"
         )
     if mode == "dra":
-        classes = sorted({device_class_name(product) for product in products.values()})
+        classes = sorted(set(device_classes(spec).values()))
         lines += ["", f"DeviceClasses: {', '.join(f'`{name}`' for name in classes)}."]
     return [*lines, ""]
 
